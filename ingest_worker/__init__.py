@@ -1,0 +1,1 @@
+"""The ingest worker: Celery app, pipeline stages, and the ingest HTTP API."""

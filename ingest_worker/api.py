@@ -1,0 +1,188 @@
+"""The ingest HTTP API: upload, read, list, delete and reprocess assets (`/v1`)."""
+
+from typing import Annotated
+
+from celery import Celery
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as StarletteUploadFile
+
+from ingest_worker.auth import ensure_api_keys, require_api_key
+from ingest_worker.celery_app import INGEST_TASK, make_celery
+from shared.errors import PicshaError, install_error_handlers
+from shared.ids import is_valid_id, new_id
+from shared.keys import ASSETS_PREFIX, asset_prefix, original_key
+from shared.manifest import Manifest, Source, load_manifest, save_manifest
+from shared.settings import Settings, get_settings
+from shared.storage import HashingReader, ObjectStore, UploadTooLarge, open_store
+
+router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)], tags=["assets"])
+
+# Multipart framing around the file: the Content-Length pre-check allows this much on top.
+_MULTIPART_SLACK = 64 * 1024
+
+
+def _store(request: Request) -> ObjectStore:
+    return request.app.state.store
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _enqueue(request: Request, asset_id: str) -> None:
+    celery: Celery = request.app.state.celery
+    celery.send_task(INGEST_TASK, args=[asset_id])
+
+
+def _links(asset_id: str) -> dict[str, str]:
+    return {
+        "self": f"/v1/assets/{asset_id}",
+        "render": f"/render/{asset_id}",
+        "original": f"/original/{asset_id}",
+    }
+
+
+def _get_manifest(store: ObjectStore, asset_id: str) -> Manifest:
+    manifest = load_manifest(store, asset_id) if is_valid_id(asset_id) else None
+    if manifest is None:
+        raise PicshaError(404, "asset_not_found", f"no asset {asset_id!r}")
+    return manifest
+
+
+def _manifest_json(manifest: Manifest) -> dict:
+    return manifest.model_dump(mode="json", by_alias=True)
+
+
+def _check_declared_length(request: Request, settings: Settings) -> None:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > settings.max_upload_bytes + _MULTIPART_SLACK:
+        raise PicshaError(
+            413, "upload_too_large", f"upload exceeds {settings.max_upload_bytes} bytes"
+        )
+
+
+_UPLOAD_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "pre_render_sizes": {"type": "boolean", "default": False},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post("/assets", status_code=202, openapi_extra=_UPLOAD_SCHEMA)
+async def create_asset(request: Request) -> dict:
+    """Upload a file (multipart `file`, optional `pre_render_sizes`); ingest runs async."""
+    settings, store = _settings(request), _store(request)
+    # The form is parsed here, after the key and size checks, so an oversized or
+    # unauthenticated body is refused before any of it is read.
+    _check_declared_length(request, settings)
+    form = await request.form(max_files=1, max_fields=10)
+    file = form.get("file")
+    if not isinstance(file, StarletteUploadFile):
+        raise PicshaError(400, "missing_file", "multipart field 'file' is required")
+    pre_render_sizes = _form_bool(form.get("pre_render_sizes"))
+    asset_id = new_id()
+    reader = HashingReader(file.file, limit=settings.max_upload_bytes)
+    try:
+        await run_in_threadpool(store.put_fileobj, original_key(asset_id), reader, None)
+    except UploadTooLarge as exc:
+        raise PicshaError(413, "upload_too_large", str(exc)) from exc
+    finally:
+        await form.close()
+    manifest = Manifest(
+        id=asset_id,
+        pre_render_sizes=pre_render_sizes,
+        source=Source(
+            filename=file.filename or "upload",
+            size=reader.size,
+            sha256=reader.sha256,
+            declared_mime=file.content_type,
+        ),
+    )
+    await run_in_threadpool(save_manifest, store, manifest)
+    _enqueue(request, asset_id)
+    return {"id": asset_id, "status": manifest.status, "links": _links(asset_id)}
+
+
+def _form_bool(value: object) -> bool:
+    if value is None:
+        return False
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off", ""):
+        return False
+    raise PicshaError(400, "invalid_request", "pre_render_sizes must be true or false")
+
+
+@router.get("/assets/{asset_id}")
+def get_asset(asset_id: str, request: Request) -> dict:
+    return _manifest_json(_get_manifest(_store(request), asset_id))
+
+
+@router.get("/assets")
+def list_assets(
+    request: Request,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict:
+    """Assets in id order; `next_cursor` is the last id of the page (stable under inserts)."""
+    store = _store(request)
+    if cursor is not None and not is_valid_id(cursor):
+        raise PicshaError(400, "invalid_cursor", "cursor must be an asset id from next_cursor")
+    ids = store.list_children(ASSETS_PREFIX, cursor, limit)
+    items = [m for m in (load_manifest(store, i) for i in ids) if m is not None]
+    next_cursor = ids[-1] if len(ids) == limit else None
+    return {"items": [_manifest_json(m) for m in items], "next_cursor": next_cursor}
+
+
+@router.delete("/assets/{asset_id}", status_code=204)
+def delete_asset(asset_id: str, request: Request) -> Response:
+    store = _store(request)
+    _get_manifest(store, asset_id)
+    store.delete_prefix(asset_prefix(asset_id))
+    return Response(status_code=204)
+
+
+@router.post("/assets/{asset_id}/reprocess", status_code=202)
+def reprocess_asset(asset_id: str, request: Request) -> dict:
+    store = _store(request)
+    manifest = _get_manifest(store, asset_id)
+    manifest.status = "queued"
+    manifest.error = None
+    save_manifest(store, manifest)
+    _enqueue(request, asset_id)
+    return {"id": asset_id, "status": manifest.status, "links": _links(asset_id)}
+
+
+def configure(app: FastAPI, settings: Settings, store: ObjectStore | None = None) -> None:
+    """Attach the ingest API's state and routes to an app (standalone or combined)."""
+    ensure_api_keys(settings)
+    app.state.settings = settings
+    app.state.store = store or open_store(settings)
+    app.state.celery = make_celery(settings)
+    app.include_router(router)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    app = FastAPI(title="Picsha ingest API")
+    install_error_handlers(app)
+    configure(app, settings or get_settings())
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    return app

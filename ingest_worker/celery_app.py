@@ -1,0 +1,43 @@
+"""The Celery app. Embedded mode uses kombu's filesystem transport: no broker process."""
+
+from celery import Celery
+
+from shared.settings import Settings, get_settings
+
+INGEST_QUEUE = "ingest"
+INGEST_TASK = "ingest_worker.tasks.ingest_asset"
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("picsha", include=["ingest_worker.tasks"])
+    if settings.embedded_broker:
+        queue_dir = (settings.broker_dir / "queue").resolve()
+        queue_dir.mkdir(parents=True, exist_ok=True)
+        app.conf.broker_url = "filesystem://"
+        app.conf.broker_transport_options = {
+            "data_folder_in": str(queue_dir),
+            "data_folder_out": str(queue_dir),
+            "store_processed": False,
+            "polling_interval": 0.2,
+        }
+    else:
+        app.conf.broker_url = settings.broker_url
+        # Above the longest task time limit, so a slow job is not redelivered while alive.
+        app.conf.broker_transport_options = {"visibility_timeout": 3600}
+    app.conf.update(
+        task_default_queue=INGEST_QUEUE,
+        task_acks_late=True,  # a worker killed mid-job leaves the message for another
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,  # the manifest is the result
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        task_soft_time_limit=600,
+        task_time_limit=660,
+    )
+    return app
+
+
+app = make_celery(get_settings())

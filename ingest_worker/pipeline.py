@@ -1,0 +1,77 @@
+"""Runs an asset through the stages and records the outcome in its manifest.
+
+Idempotent: every stage writes fixed keys and the manifest is written last, so running
+the same asset twice (redelivery after a crash, reprocess) converges on the same result.
+"""
+
+import logging
+from functools import lru_cache
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ingest_worker.errors import StageError, TransientError
+from ingest_worker.stages import metadata, render, sniff
+from shared.keys import original_key
+from shared.manifest import AssetError, Manifest, load_manifest, save_manifest
+from shared.settings import Settings, get_settings
+from shared.storage import ObjectNotFound, ObjectStore, open_store
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache
+def _default_store() -> ObjectStore:
+    return open_store(get_settings())
+
+
+def process(asset_id: str, settings: Settings | None = None, store: ObjectStore | None = None):
+    settings = settings or get_settings()
+    store = store or _default_store()
+    manifest = load_manifest(store, asset_id)
+    if manifest is None:
+        log.info("asset %s has no manifest (deleted?); nothing to do", asset_id)
+        return None
+    manifest.status = "processing"
+    manifest.attempts += 1
+    manifest.error = None
+    save_manifest(store, manifest)
+    try:
+        with store.local_copy(original_key(asset_id)) as path:
+            _run_stages(manifest, path, settings, store)
+        manifest.status = "ready"
+    except StageError as exc:
+        log.info("asset %s failed at %s: %s", asset_id, exc.stage, exc.message)
+        manifest.status = "failed"
+        manifest.error = AssetError(stage=exc.stage, code=exc.code, message=exc.message)
+    except ObjectNotFound:
+        manifest.status = "failed"
+        manifest.error = AssetError(
+            stage="fetch", code="original_missing", message="the original object is missing"
+        )
+    except (BotoCoreError, ClientError, ConnectionError, TimeoutError) as exc:
+        raise TransientError(str(exc)) from exc
+    except Exception as exc:  # a bug must not leave the asset stuck in `processing`
+        log.exception("asset %s: unexpected error", asset_id)
+        manifest.status = "failed"
+        manifest.error = AssetError(stage="pipeline", code="internal_error", message=str(exc))
+    save_manifest(store, manifest)
+    return manifest
+
+
+def _run_stages(manifest: Manifest, path, settings: Settings, store: ObjectStore) -> None:
+    warnings: list[str] = []
+    sniffed = sniff.sniff(path)
+    manifest.source.mime = sniffed.mime
+    manifest.kind = sniffed.kind
+
+    meta, tags, warning = metadata.extract(path)
+    manifest.metadata = meta
+    if warning:
+        warnings.append(warning)
+
+    info, header = render.inspect(path, settings, metadata.icc_description(tags))
+    manifest.image = info
+    manifest.derivatives = render.make_samples(
+        manifest.id, path, header, settings, store, manifest.pre_render_sizes
+    )
+    manifest.warnings = warnings

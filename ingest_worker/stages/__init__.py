@@ -1,0 +1,1 @@
+"""Pipeline stages; each reads the original (or earlier results) and writes fixed keys."""

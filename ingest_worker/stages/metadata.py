@@ -1,0 +1,96 @@
+"""Stage 2: metadata from the persistent ExifTool, normalised into the manifest."""
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ingest_worker import exiftool
+from shared.manifest import Metadata
+
+log = logging.getLogger(__name__)
+
+STAGE = "metadata"
+_KEPT_GROUPS = {"EXIF": "exif", "IPTC": "iptc", "XMP": "xmp"}
+_BINARY_MARK = "(Binary data"
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def _first(tags: dict[str, Any], *names: str) -> Any:
+    for name in names:
+        value = _clean(tags.get(name))
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def _taken_at(tags: dict[str, Any]) -> str | None:
+    """ISO 8601; timezone-aware when the file records an offset (OffsetTime*, or GPS UTC)."""
+    raw = _first(tags, "EXIF:DateTimeOriginal", "EXIF:CreateDate", "XMP:DateCreated")
+    if not isinstance(raw, str):
+        return None
+    offset = _first(tags, "EXIF:OffsetTimeOriginal", "EXIF:OffsetTime")
+    text = raw[:19]
+    try:
+        moment = datetime.strptime(text, "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+    iso = moment.isoformat()
+    if isinstance(offset, str) and len(offset) == 6 and offset[0] in "+-":
+        iso += offset
+    return iso
+
+
+def _gps(tags: dict[str, Any]) -> dict[str, float] | None:
+    lat = _first(tags, "Composite:GPSLatitude", "EXIF:GPSLatitude")
+    lon = _first(tags, "Composite:GPSLongitude", "EXIF:GPSLongitude")
+    if not isinstance(lat, int | float) or not isinstance(lon, int | float):
+        return None
+    if lat == 0 and lon == 0:  # an empty GPS IFD reads as 0,0: "Null Island" is not a place
+        return None
+    gps = {"lat": round(float(lat), 7), "lon": round(float(lon), 7)}
+    alt = _first(tags, "Composite:GPSAltitude", "EXIF:GPSAltitude")
+    if isinstance(alt, int | float):
+        gps["alt"] = float(alt)
+    return gps
+
+
+def normalise(tags: dict[str, Any]) -> Metadata:
+    groups: dict[str, dict[str, Any]] = {v: {} for v in _KEPT_GROUPS.values()}
+    for key, value in tags.items():
+        group, _, name = key.partition(":")
+        target = _KEPT_GROUPS.get(group)
+        if target and name and not (isinstance(value, str) and value.startswith(_BINARY_MARK)):
+            groups[target][name] = _clean(value)
+    make = _first(tags, "EXIF:Make")
+    model = _first(tags, "EXIF:Model")
+    camera = {k: str(v) for k, v in (("make", make), ("model", model)) if v is not None}
+    lens = _first(tags, "Composite:LensID", "EXIF:LensModel", "XMP:Lens")
+    return Metadata(
+        camera=camera or None,
+        lens=str(lens) if lens is not None else None,
+        taken_at=_taken_at(tags),
+        gps=_gps(tags),
+        **groups,
+    )
+
+
+def icc_description(tags: dict[str, Any]) -> str | None:
+    value = _first(tags, "ICC_Profile:ProfileDescription")
+    return str(value) if value is not None else None
+
+
+def extract(path: Path) -> tuple[Metadata | None, dict[str, Any], str | None]:
+    """(normalised metadata, raw tags, warning). ExifTool trouble never fails the asset."""
+    try:
+        tags = exiftool.read_tags(str(path))
+    except Exception as exc:  # a file that upsets exiftool still gets its renders
+        log.warning("exiftool failed on %s: %s", path, exc)
+        return None, {}, f"metadata unavailable: {exc}"
+    warning = tags.get("ExifTool:Error") or tags.get("ExifTool:Warning")
+    return normalise(tags), tags, (f"exiftool: {warning}" if warning else None)

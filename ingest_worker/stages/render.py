@@ -1,0 +1,65 @@
+"""Stage 3: check the pixels decode, then make the web samples (one decode for both)."""
+
+from pathlib import Path
+
+from ingest_worker.errors import StageError
+from shared import imaging
+from shared.keys import derivative_key
+from shared.manifest import DerivativeInfo, ImageInfo
+from shared.settings import Settings
+from shared.storage import ObjectStore
+
+STAGE = "render"
+# Without samples we still decode once, small (shrink-on-load makes it cheap), so a
+# truncated or corrupt file fails here rather than at the first /render.
+CHECK_SIDE = 256
+
+
+def inspect(path: Path, settings: Settings, icc: str | None) -> tuple[ImageInfo, imaging.Header]:
+    try:
+        header = imaging.probe(path, settings.max_source_pixels)
+    except imaging.TooManyPixels as exc:
+        raise StageError(STAGE, "too_many_pixels", str(exc)) from exc
+    except imaging.ImageDecodeError as exc:
+        raise StageError(STAGE, "decode_error", f"cannot read the image: {exc}") from exc
+    info = ImageInfo(
+        width=header.width,
+        height=header.height,
+        orientation=header.orientation,
+        has_alpha=header.has_alpha,
+        pages=header.pages,
+        animated=header.pages > 1 and header.loader.startswith(("gif", "webp")),
+        icc=icc or ("embedded" if header.has_icc else None),
+    )
+    return info, header
+
+
+def make_samples(
+    asset_id: str,
+    path: Path,
+    header: imaging.Header,
+    settings: Settings,
+    store: ObjectStore,
+    pre_render_sizes: bool,
+) -> dict[str, DerivativeInfo]:
+    """Decode once at the largest size needed, then derive the smaller sample from memory."""
+    side = settings.optimized_side if pre_render_sizes else CHECK_SIDE
+    to_srgb = header.has_icc or header.interpretation == "cmyk"
+    try:
+        base = imaging.thumbnail(path, side, side, to_srgb=to_srgb, validate=True)
+        base = imaging.web_ready(base).copy_memory()
+    except imaging.ImageDecodeError as exc:
+        raise StageError(STAGE, "decode_error", f"cannot decode the image: {exc}") from exc
+    if not pre_render_sizes:
+        return {}
+    samples = {
+        "optimized": (base, settings.optimized_quality),
+        "thumb": (base.thumbnail_image(settings.thumb_side, height=settings.thumb_side), 75),
+    }
+    out: dict[str, DerivativeInfo] = {}
+    for name, (image, quality) in samples.items():
+        data = imaging.encode(image, "webp", quality)
+        key = derivative_key(asset_id, name)
+        store.put_bytes(key, data, "image/webp")
+        out[name] = DerivativeInfo(key=key, width=image.width, height=image.height, bytes=len(data))
+    return out

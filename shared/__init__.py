@@ -1,0 +1,1 @@
+"""Code both deployables import: settings, object storage, manifest, imaging primitives."""

@@ -1,0 +1,170 @@
+"""Imaging primitives on libvips: header probe, shrink-on-load thumbnails, encoders.
+
+Both the ingest worker and delivery go through these, so "decode once, shrink on load,
+strip metadata, output sRGB" is decided in one place.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pyvips
+
+OutputFormat = Literal["jpeg", "png", "webp", "avif", "gif"]
+
+MIME_BY_FORMAT: dict[str, str] = {
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "avif": "image/avif",
+    "gif": "image/gif",
+}
+DEFAULT_QUALITY: dict[str, int] = {"jpeg": 80, "webp": 80, "avif": 50, "png": 100, "gif": 100}
+
+# libvips >= 8.15 replaced `strip` with `keep`; this machine's Debian 12 has 8.14.
+_KEEP_NONE = {"keep": 0} if pyvips.at_least_libvips(8, 15) else {"strip": True}
+# Fail on real decode errors (truncation, corrupt data) instead of returning grey pixels.
+LOAD_OPTIONS = "fail_on=error"
+
+
+class ImageDecodeError(Exception):
+    """libvips could not read the image (truncated, corrupt, or not an image)."""
+
+
+class TooManyPixels(Exception):
+    def __init__(self, width: int, height: int, limit: int) -> None:
+        super().__init__(
+            f"{width}x{height} = {width * height} pixels exceeds the limit of {limit} pixels"
+        )
+
+
+@dataclass(frozen=True)
+class Header:
+    width: int  # as displayed, after EXIF orientation
+    height: int
+    orientation: int
+    pages: int
+    has_alpha: bool
+    has_icc: bool
+    interpretation: str
+    loader: str
+
+
+def probe(path: Path, max_pixels: int) -> Header:
+    """Read the header only (no pixel decode) and refuse decompression bombs up front."""
+    try:
+        image = pyvips.Image.new_from_file(str(path), access="sequential")
+    except pyvips.Error as exc:
+        raise ImageDecodeError(_first_line(exc)) from exc
+    fields = set(image.get_fields())
+    width, height = image.width, image.height
+    pages = image.get("n-pages") if "n-pages" in fields else 1
+    page_height = image.get("page-height") if "page-height" in fields else height
+    if width * page_height > max_pixels:
+        raise TooManyPixels(width, page_height, max_pixels)
+    orientation = image.get("orientation") if "orientation" in fields else 1
+    if orientation in (5, 6, 7, 8):
+        width, page_height = page_height, width
+    return Header(
+        width=width,
+        height=page_height,
+        orientation=orientation,
+        pages=pages,
+        has_alpha=image.hasalpha(),
+        has_icc="icc-profile-data" in fields,
+        interpretation=str(image.interpretation),
+        loader=image.get("vips-loader") if "vips-loader" in fields else "",
+    )
+
+
+def thumbnail(
+    source: Path | bytes,
+    width: int,
+    height: int | None = None,
+    *,
+    size: str = "down",
+    crop: str | None = None,
+    to_srgb: bool = True,
+    validate: bool = False,
+) -> pyvips.Image:
+    """Shrink-on-load resize with EXIF orientation applied.
+
+    `to_srgb` imports with the embedded ICC profile and exports sRGB (CMYK always is);
+    pass it only when the source has a profile, as the transform costs time.
+    `validate` makes truncated or corrupt pixel data an error instead of grey fill.
+    """
+    options: dict = {"height": height or 10_000_000, "size": size}
+    if crop:
+        options["crop"] = crop
+    if to_srgb:
+        options["export_profile"] = "srgb"
+    if validate:
+        options["option_string"] = LOAD_OPTIONS
+    try:
+        if isinstance(source, bytes):
+            return pyvips.Image.thumbnail_buffer(source, width, **options)
+        if validate:
+            # Only the source variant passes load options through (libvips 8.14).
+            src = pyvips.Source.new_from_file(str(source))
+            return pyvips.Image.thumbnail_source(src, width, **options)
+        return pyvips.Image.thumbnail(str(source), width, **options)
+    except pyvips.Error as exc:
+        raise ImageDecodeError(_first_line(exc)) from exc
+
+
+def web_ready(image: pyvips.Image) -> pyvips.Image:
+    """8-bit sRGB (or grey) pixels whatever came in: 16-bit, CMYK, Lab, ..."""
+    if image.interpretation not in ("srgb", "b-w") or image.format != "uchar":
+        target = "b-w" if image.bands - int(image.hasalpha()) == 1 else "srgb"
+        image = image.colourspace(target)
+        if image.format != "uchar":
+            image = image.cast("uchar")
+    return image
+
+
+def encode(
+    image: pyvips.Image,
+    fmt: OutputFormat,
+    quality: int | None = None,
+    background: list[float] | None = None,
+) -> bytes:
+    """Encode with metadata stripped; flattens alpha onto `background` for JPEG."""
+    q = quality or DEFAULT_QUALITY[fmt]
+    image = web_ready(image)
+    try:
+        if fmt == "jpeg":
+            if image.hasalpha():
+                image = image.flatten(background=background or [255, 255, 255])
+            return image.jpegsave_buffer(Q=q, optimize_coding=True, **_KEEP_NONE)
+        if fmt == "webp":
+            return image.webpsave_buffer(Q=q, **_KEEP_NONE)
+        if fmt == "png":
+            return image.pngsave_buffer(compression=6, **_KEEP_NONE)
+        if fmt == "avif":
+            return image.heifsave_buffer(Q=q, compression="av1", effort=2, **_KEEP_NONE)
+        if fmt == "gif":
+            return image.gifsave_buffer(**_KEEP_NONE)
+    except pyvips.Error as exc:
+        raise ImageDecodeError(_first_line(exc)) from exc
+    raise ValueError(f"unknown output format {fmt!r}")
+
+
+def sniff_format(data: bytes) -> str | None:
+    """Output format of encoded bytes by magic number (used by tests and safety checks)."""
+    if data[:3] == b"\xff\xd8\xff":
+        return "jpeg"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data[4:12] in (b"ftypavif", b"ftypavis"):
+        return "avif"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    return None
+
+
+def _first_line(exc: pyvips.Error) -> str:
+    """The most specific line of a libvips error (the last one names the decoder's complaint)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return lines[-1] if lines else "unreadable image"

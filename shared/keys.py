@@ -1,0 +1,32 @@
+"""Storage keys of an asset's objects (DESIGN.md, 'Object store is the source of truth')."""
+
+from typing import Literal
+
+ASSETS_PREFIX = "assets"
+RENDERS_PREFIX = "renders"
+
+Derivative = Literal["proxy", "optimized", "thumb", "document", "poster"]
+
+DERIVATIVE_FILES: dict[str, str] = {
+    "proxy": "proxy.jpg",
+    "optimized": "optimized.webp",
+    "thumb": "thumb.webp",
+    "document": "document.pdf",
+    "poster": "poster.jpg",
+}
+
+
+def asset_prefix(asset_id: str) -> str:
+    return f"{ASSETS_PREFIX}/{asset_id}/"
+
+
+def original_key(asset_id: str) -> str:
+    return f"{ASSETS_PREFIX}/{asset_id}/original"
+
+
+def manifest_key(asset_id: str) -> str:
+    return f"{ASSETS_PREFIX}/{asset_id}/manifest.json"
+
+
+def derivative_key(asset_id: str, name: Derivative) -> str:
+    return f"{ASSETS_PREFIX}/{asset_id}/{DERIVATIVE_FILES[name]}"

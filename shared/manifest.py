@@ -1,0 +1,106 @@
+"""The asset record (`assets/{id}/manifest.json`): pydantic model, read and written atomically."""
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.keys import manifest_key
+from shared.storage import ObjectNotFound, ObjectStore
+
+SCHEMA_VERSION = 1
+
+Status = Literal["queued", "processing", "ready", "failed"]
+Kind = Literal["image", "complex_image", "vector", "document", "other"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Model(BaseModel):
+    # Unknown fields survive a read-modify-write by an older or newer worker.
+    model_config = ConfigDict(extra="allow")
+
+
+class AssetError(_Model):
+    stage: str
+    code: str
+    message: str
+
+
+class Source(_Model):
+    filename: str
+    size: int
+    sha256: str
+    mime: str | None = None  # sniffed from magic bytes
+    declared_mime: str | None = None  # what the client said; recorded, never trusted
+
+
+class ImageInfo(_Model):
+    width: int
+    height: int
+    orientation: int = 1
+    has_alpha: bool = False
+    pages: int = 1
+    animated: bool = False
+    icc: str | None = None  # ICC profile description, when the file embeds one
+
+
+class DerivativeInfo(_Model):
+    key: str
+    width: int | None = None
+    height: int | None = None
+    bytes: int
+
+
+class Metadata(_Model):
+    camera: dict[str, str] | None = None
+    lens: str | None = None
+    taken_at: str | None = None
+    gps: dict[str, float] | None = None
+    exif: dict[str, Any] = Field(default_factory=dict)
+    iptc: dict[str, Any] = Field(default_factory=dict)
+    xmp: dict[str, Any] = Field(default_factory=dict)
+
+
+class Manifest(_Model):
+    id: str
+    schema_: int = Field(default=SCHEMA_VERSION, alias="schema")
+    status: Status = "queued"
+    error: AssetError | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    pre_render_sizes: bool = False
+    attempts: int = 0
+    source: Source
+    kind: Kind | None = None
+    image: ImageInfo | None = None
+    metadata: Metadata | None = None
+    derivatives: dict[str, DerivativeInfo] = Field(default_factory=dict)
+    analysis: dict[str, Any] | None = None
+    placeholders: dict[str, Any] | None = None
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    @property
+    def version(self) -> str:
+        """Changes whenever the asset's content or derivatives change (for ETags)."""
+        return f"{self.source.sha256[:16]}.{int(self.updated_at.timestamp() * 1000)}"
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json(by_alias=True, indent=2).encode()
+
+
+def load_manifest(store: ObjectStore, asset_id: str) -> Manifest | None:
+    try:
+        raw = store.get_bytes(manifest_key(asset_id))
+    except ObjectNotFound:
+        return None
+    return Manifest.model_validate_json(raw)
+
+
+def save_manifest(store: ObjectStore, manifest: Manifest) -> None:
+    """Write the manifest atomically; callers write it last, after the objects it names."""
+    manifest.updated_at = utcnow()
+    store.put_bytes(manifest_key(manifest.id), manifest.to_json(), "application/json")

@@ -1,0 +1,58 @@
+"""Configuration from `PICSHA_*` environment variables; embedded defaults need nothing."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PICSHA_", extra="ignore")
+
+    data_dir: Path = Path("./picsha-data")
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    signing_key: str | None = None
+
+    storage: Literal["local", "s3"] = "local"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_presign_seconds: int = 3600
+
+    # Empty means embedded: Celery's filesystem transport under data_dir, no server process.
+    broker_url: str = ""
+    search: Literal["embedded", "opensearch"] = "embedded"
+    opensearch_url: str | None = None
+    ai: Literal["local", "bedrock"] = "local"
+
+    max_upload_bytes: int = 2 * 1024**3
+    max_source_pixels: int = 100_000_000
+    render_max_side: int = 4096
+    render_max_pixels: int = 40_000_000
+    cache_control: str = "public, max-age=86400, immutable"
+
+    optimized_side: int = 2048
+    optimized_quality: int = 80
+    thumb_side: int = 150
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [k.strip() for k in value.split(",") if k.strip()]
+        return value
+
+    @property
+    def embedded_broker(self) -> bool:
+        return not self.broker_url
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.data_dir / "broker"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
