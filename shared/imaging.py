@@ -4,11 +4,15 @@ Both the ingest worker and delivery go through these, so "decode once, shrink on
 strip metadata, output sRGB" is decided in one place.
 """
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import pyvips
+
+# libvips narrates every colour conversion at INFO; keep worker logs for events.
+logging.getLogger("pyvips").setLevel(logging.WARNING)
 
 OutputFormat = Literal["jpeg", "png", "webp", "avif", "gif"]
 

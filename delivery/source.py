@@ -1,0 +1,37 @@
+"""Which object a render reads: the original for web-native images, else a derivative."""
+
+from dataclasses import dataclass
+
+from shared.errors import PicshaError
+from shared.keys import derivative_key, original_key
+from shared.manifest import Manifest
+
+
+@dataclass(frozen=True)
+class RenderSource:
+    key: str
+    width: int
+    height: int
+    has_icc: bool  # the object embeds a colour profile: convert to sRGB on the way
+
+
+def choose(manifest: Manifest) -> RenderSource:
+    if manifest.status in ("queued", "processing"):
+        raise PicshaError(
+            409,
+            "asset_not_ready",
+            f"asset is {manifest.status}; retry shortly",
+            headers={"Retry-After": "1"},
+        )
+    if manifest.status == "failed":
+        reason = manifest.error.message if manifest.error else "processing failed"
+        raise PicshaError(422, "asset_failed", f"asset cannot be rendered: {reason}")
+    derivatives = manifest.derivatives
+    if manifest.kind == "image" and manifest.image:
+        image = manifest.image
+        return RenderSource(original_key(manifest.id), image.width, image.height, bool(image.icc))
+    for name in ("proxy", "poster"):  # proxies and posters are written as plain sRGB
+        if name in derivatives and derivatives[name].width:
+            d = derivatives[name]
+            return RenderSource(derivative_key(manifest.id, name), d.width, d.height or 0, False)
+    raise PicshaError(415, "not_renderable", f"a {manifest.kind} asset has no image to render")

@@ -1,0 +1,23 @@
+"""Ingest API + delivery in one FastAPI app, for `picsha serve`."""
+
+from fastapi import FastAPI
+
+import delivery.app
+import ingest_worker.api
+from shared.errors import install_error_handlers
+from shared.settings import Settings
+from shared.storage import open_store
+
+
+def create_app(settings: Settings) -> FastAPI:
+    app = FastAPI(title="Picsha", description="Upload anything; serve any size of it.")
+    install_error_handlers(app)
+    store = open_store(settings)
+    ingest_worker.api.configure(app, settings, store)
+    delivery.app.configure(app, settings, store)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict:
+        return {"status": "ok", "storage": settings.storage}
+
+    return app

@@ -1,0 +1,57 @@
+"""The `picsha` command (Typer + Rich)."""
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="Picsha: upload anything, serve any size of it.", no_args_is_help=True)
+console = Console(stderr=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(help="Celery worker processes")] = os.cpu_count() or 2,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="data folder (default: PICSHA_DATA_DIR or ./picsha-data)")
+    ] = None,
+) -> None:
+    """Run the ingest API, delivery and a Celery worker on embedded defaults."""
+    import uvicorn
+
+    from ingest_worker.auth import ensure_api_keys
+    from picsha.app import create_app
+    from picsha.worker import start_worker, stop_worker
+    from shared.settings import Settings
+
+    settings = Settings(data_dir=data_dir) if data_dir else Settings()
+    settings.data_dir = settings.data_dir.resolve()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    dev_key = ensure_api_keys(settings)
+    worker = start_worker(settings, workers)
+    try:
+        web = create_app(settings)
+        console.print(f"[bold]Picsha[/] on http://{host}:{port}  data: {settings.data_dir}")
+        console.print(f"storage={settings.storage} broker={settings.broker_url or 'embedded'}")
+        if dev_key:
+            console.print(f"dev API key (x-api-key): [bold]{dev_key}[/]")
+        uvicorn.run(web, host=host, port=port, log_level="info")
+    finally:
+        stop_worker(worker)
+
+
+@app.command()
+def version() -> None:
+    """Print the versions of Picsha and its imaging stack."""
+    import pyvips
+
+    vips = ".".join(str(pyvips.version(i)) for i in range(3))
+    typer.echo(f"picsha 0.1.0 (libvips {vips})")
+
+
+if __name__ == "__main__":
+    app()
