@@ -98,6 +98,7 @@ async def create_asset(request: Request) -> dict:
     try:
         await run_in_threadpool(store.put_fileobj, original_key(asset_id), reader, None)
     except UploadTooLarge as exc:
+        await run_in_threadpool(store.delete_prefix, asset_prefix(asset_id))
         raise PicshaError(413, "upload_too_large", str(exc)) from exc
     finally:
         await form.close()

@@ -21,11 +21,26 @@ COMMON_ARGS = ["-G", "-n", "-api", "LargeFileSupport=1"]
 
 def _get_helper() -> exiftool.ExifToolHelper:
     global _helper, _owner_pid
+    if _helper is not None and _owner_pid == os.getpid() and not _alive(_helper):
+        # pyexiftool would spin forever reading a dead process's pipe: replace it first.
+        _helper = None
     if _helper is None or _owner_pid != os.getpid() or not _helper.running:
         _helper = exiftool.ExifToolHelper(common_args=COMMON_ARGS, check_execute=False)
         _helper.run()
         _owner_pid = os.getpid()
     return _helper
+
+
+def _alive(helper: exiftool.ExifToolHelper) -> bool:
+    process = helper._process  # noqa: SLF001 - pyexiftool exposes no liveness check
+    return helper.running and process is not None and process.poll() is None
+
+
+def _kill(helper: exiftool.ExifToolHelper) -> None:
+    process = helper._process  # noqa: SLF001
+    if process is not None and process.poll() is None:
+        process.kill()
+        process.wait()
 
 
 def read_tags(path: str) -> dict[str, Any]:
@@ -37,7 +52,7 @@ def read_tags(path: str) -> dict[str, Any]:
             result = helper.get_metadata(path)
         except Exception:
             # A wedged or dead process is replaced on the next call, never reused.
-            helper.terminate()
+            _kill(helper)
             _helper = None
             raise
     return result[0] if result else {}

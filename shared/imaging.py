@@ -59,7 +59,7 @@ def probe(path: Path, max_pixels: int) -> Header:
     try:
         image = pyvips.Image.new_from_file(str(path), access="sequential")
     except pyvips.Error as exc:
-        raise ImageDecodeError(_first_line(exc)) from exc
+        raise ImageDecodeError(_reason(exc)) from exc
     fields = set(image.get_fields())
     width, height = image.width, image.height
     pages = image.get("n-pages") if "n-pages" in fields else 1
@@ -113,7 +113,15 @@ def thumbnail(
             return pyvips.Image.thumbnail_source(src, width, **options)
         return pyvips.Image.thumbnail(str(source), width, **options)
     except pyvips.Error as exc:
-        raise ImageDecodeError(_first_line(exc)) from exc
+        raise ImageDecodeError(_reason(exc)) from exc
+
+
+def in_memory(image: pyvips.Image) -> pyvips.Image:
+    """Run the (lazy) pipeline now; decode failures surface here as ImageDecodeError."""
+    try:
+        return image.copy_memory()
+    except pyvips.Error as exc:
+        raise ImageDecodeError(_reason(exc)) from exc
 
 
 def web_ready(image: pyvips.Image) -> pyvips.Image:
@@ -149,7 +157,7 @@ def encode(
         if fmt == "gif":
             return image.gifsave_buffer(**_KEEP_NONE)
     except pyvips.Error as exc:
-        raise ImageDecodeError(_first_line(exc)) from exc
+        raise ImageDecodeError(_reason(exc)) from exc
     raise ValueError(f"unknown output format {fmt!r}")
 
 
@@ -168,7 +176,7 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
-def _first_line(exc: pyvips.Error) -> str:
+def _reason(exc: pyvips.Error) -> str:
     """The most specific line of a libvips error (the last one names the decoder's complaint)."""
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
     return lines[-1] if lines else "unreadable image"

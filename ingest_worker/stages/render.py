@@ -47,7 +47,7 @@ def make_samples(
     to_srgb = header.has_icc or header.interpretation == "cmyk"
     try:
         base = imaging.thumbnail(path, side, side, to_srgb=to_srgb, validate=True)
-        base = imaging.web_ready(base).copy_memory()
+        base = imaging.in_memory(imaging.web_ready(base))
     except imaging.ImageDecodeError as exc:
         raise StageError(STAGE, "decode_error", f"cannot decode the image: {exc}") from exc
     if not pre_render_sizes:

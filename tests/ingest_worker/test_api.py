@@ -1,0 +1,118 @@
+"""The ingest API in-process (TestClient); the queue is the real embedded broker folder."""
+
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ingest_worker.api import create_app
+from shared.keys import original_key
+from tests.helpers import API_KEY, make_jpeg
+
+AUTH = {"x-api-key": API_KEY}
+
+
+@pytest.fixture
+def client(settings):
+    return TestClient(create_app(settings))
+
+
+def _queued_messages(settings) -> int:
+    folder = settings.broker_dir / "queue"
+    return sum(1 for p in folder.iterdir() if p.is_file()) if folder.is_dir() else 0
+
+
+def _upload(client, data: bytes, name="p.jpg", **form):
+    files = {"file": (name, io.BytesIO(data), "image/jpeg")}
+    return client.post("/v1/assets", files=files, data=form, headers=AUTH)
+
+
+def test_upload_answers_202_stores_the_original_and_enqueues(client, settings, tmp_path):
+    data = make_jpeg(tmp_path / "p.jpg", 64, 64).read_bytes()
+    r = _upload(client, data, pre_render_sizes="true")
+    assert r.status_code == 202
+    body = r.json()
+    assert body["status"] == "queued" and len(body["id"]) == 21
+    assert body["links"]["render"] == f"/render/{body['id']}"
+    assert client.app.state.store.get_bytes(original_key(body["id"])) == data
+    assert _queued_messages(settings) == 1
+    m = client.get(f"/v1/assets/{body['id']}", headers=AUTH).json()
+    assert m["pre_render_sizes"] is True
+    assert m["source"]["size"] == len(data) and m["source"]["declared_mime"] == "image/jpeg"
+    assert len(m["source"]["sha256"]) == 64
+
+
+def test_every_v1_route_needs_a_key(client):
+    for method, path in [
+        ("get", "/v1/assets"),
+        ("get", "/v1/assets/" + "a" * 21),
+        ("delete", "/v1/assets/" + "a" * 21),
+        ("post", "/v1/assets/" + "a" * 21 + "/reprocess"),
+        ("post", "/v1/assets"),
+    ]:
+        for headers in ({}, {"x-api-key": "wrong"}):
+            r = getattr(client, method)(path, headers=headers)
+            assert r.status_code == 401, (method, path)
+            assert r.json()["error"]["code"] == "unauthorized"
+    assert client.get("/healthz").status_code == 200
+
+
+def test_too_large_upload_is_413_and_nothing_is_stored(settings, tmp_path):
+    settings.max_upload_bytes = 1000
+    client = TestClient(create_app(settings))
+    r = _upload(client, b"\xff" * 200_000)
+    assert r.status_code == 413
+    assert r.json()["error"]["code"] == "upload_too_large"
+    assert client.app.state.store.list_children("assets", None, 10) == []
+    assert _queued_messages(settings) == 0
+
+
+def test_too_large_upload_without_length_is_cut_off_while_streaming(settings):
+    settings.max_upload_bytes = 100_000
+    client = TestClient(create_app(settings))
+    # Just under the declared-length slack, so only the streaming check can catch it.
+    r = _upload(client, b"\xff" * 150_000)
+    assert r.status_code == 413
+    assert client.app.state.store.list_children("assets", None, 10) == []
+
+
+def test_missing_file_field_is_400(client):
+    r = client.post("/v1/assets", data={"pre_render_sizes": "true"}, headers=AUTH)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "missing_file"
+
+
+def test_list_pages_with_a_cursor_in_stable_order(client):
+    ids = sorted(_upload(client, b"x" * 10, f"{i}.bin").json()["id"] for i in range(5))
+    page1 = client.get("/v1/assets?limit=2", headers=AUTH).json()
+    page2 = client.get(f"/v1/assets?limit=2&cursor={page1['next_cursor']}", headers=AUTH).json()
+    page3 = client.get(f"/v1/assets?limit=2&cursor={page2['next_cursor']}", headers=AUTH).json()
+    seen = [m["id"] for p in (page1, page2, page3) for m in p["items"]]
+    assert seen == ids
+    assert page3["next_cursor"] is None
+    bad = client.get("/v1/assets?cursor=../../etc", headers=AUTH)
+    assert bad.status_code == 400
+
+
+def test_delete_removes_every_object(client):
+    asset_id = _upload(client, b"x" * 10).json()["id"]
+    store = client.app.state.store
+    store.put_bytes(f"assets/{asset_id}/thumb.webp", b"t")
+    assert client.delete(f"/v1/assets/{asset_id}", headers=AUTH).status_code == 204
+    assert not store.exists(original_key(asset_id))
+    assert not store.exists(f"assets/{asset_id}/thumb.webp")
+    assert client.get(f"/v1/assets/{asset_id}", headers=AUTH).status_code == 404
+    assert client.delete(f"/v1/assets/{asset_id}", headers=AUTH).status_code == 404
+
+
+def test_reprocess_requeues(client, settings):
+    asset_id = _upload(client, b"x" * 10).json()["id"]
+    r = client.post(f"/v1/assets/{asset_id}/reprocess", headers=AUTH)
+    assert r.status_code == 202 and r.json()["status"] == "queued"
+    assert _queued_messages(settings) == 2
+
+
+def test_unknown_and_traversal_ids_are_404_json(client):
+    for asset_id in ["a" * 21, "..%2F..%2Fetc", "x"]:
+        r = client.get(f"/v1/assets/{asset_id}", headers=AUTH)
+        assert r.status_code == 404
+        assert r.json()["error"]["code"] in ("asset_not_found", "not_found")
