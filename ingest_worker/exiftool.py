@@ -32,12 +32,12 @@ def _get_helper() -> exiftool.ExifToolHelper:
 
 
 def _alive(helper: exiftool.ExifToolHelper) -> bool:
-    process = helper._process  # noqa: SLF001 - pyexiftool exposes no liveness check
+    process = helper._process  # pyexiftool exposes no liveness check
     return helper.running and process is not None and process.poll() is None
 
 
 def _kill(helper: exiftool.ExifToolHelper) -> None:
-    process = helper._process  # noqa: SLF001
+    process = helper._process
     if process is not None and process.poll() is None:
         process.kill()
         process.wait()
