@@ -12,13 +12,17 @@ def make_celery(settings: Settings) -> Celery:
     app = Celery("picsha", include=["ingest_worker.tasks"])
     if settings.embedded_broker:
         queue_dir = (settings.broker_dir / "queue").resolve()
-        queue_dir.mkdir(parents=True, exist_ok=True)
+        control_dir = (settings.broker_dir / "control").resolve()
+        for folder in (queue_dir, control_dir):
+            folder.mkdir(parents=True, exist_ok=True)
         app.conf.broker_url = "filesystem://"
         app.conf.broker_transport_options = {
             "data_folder_in": str(queue_dir),
             "data_folder_out": str(queue_dir),
+            "control_folder": str(control_dir),
             "store_processed": False,
-            "polling_interval": 0.2,
+            # A folder scan is cheap; a short poll keeps queue wait well under a frame.
+            "polling_interval": 0.05,
         }
     else:
         app.conf.broker_url = settings.broker_url

@@ -1,6 +1,7 @@
 """The `picsha` command (Typer + Rich)."""
 
 import os
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +29,9 @@ def serve(
     from picsha.worker import start_worker, stop_worker
     from shared.settings import Settings
 
+    # uvicorn re-raises SIGTERM after its graceful shutdown, which would skip the
+    # `finally` below and orphan the worker; turning it into SystemExit keeps cleanup.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     settings = Settings(data_dir=data_dir) if data_dir else Settings()
     settings.data_dir = settings.data_dir.resolve()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -42,6 +46,10 @@ def serve(
         uvicorn.run(web, host=host, port=port, log_level="info")
     finally:
         stop_worker(worker)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 @app.command()
