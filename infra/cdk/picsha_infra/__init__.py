@@ -1,0 +1,1 @@
+"""AWS CDK app for Picsha (issue 4). Entry point: infra/cdk/app.py."""
