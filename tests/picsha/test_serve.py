@@ -1,0 +1,101 @@
+"""Embedded mode end to end: `picsha serve` as a user runs it (real HTTP, real worker
+process, filesystem broker, local data folder, dev API key printed at start-up)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared import imaging
+from tests.helpers import corpus_file, free_port, load, make_jpeg, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = free_port()
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PICSHA_")}
+    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "picsha.cli", "serve", "--port", str(port),
+         "--data-dir", str(data), "--workers", "1"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        key = (data / "dev-api-key").read_text().strip()
+        yield base, key, proc, tmp_path / "serve.log"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+        log.close()
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+def test_upload_then_render_on_embedded_defaults(server, tmp_path):
+    base, key, _, log = server
+    assert key in Path(log).read_text()  # the dev key is printed for the user
+    client = httpx.Client(base_url=base, headers={"x-api-key": key}, timeout=30)
+
+    def upload(path: Path, **form: str) -> str:
+        with open(path, "rb") as f:
+            r = client.post("/v1/assets", files={"file": (path.name, f)}, data=form)
+        assert r.status_code == 202, r.text
+        return r.json()["id"]
+
+    def manifest(asset_id: str) -> dict:
+        return client.get(f"/v1/assets/{asset_id}").json()
+
+    photo = corpus_file("jpeg/progressive_canon_eos6d.jpg")
+    asset_id = upload(photo, pre_render_sizes="true")
+    m = wait_for(lambda: manifest(asset_id))
+    assert m["status"] == "ready", m
+    assert set(m["derivatives"]) == {"optimized", "thumb"}
+    assert m["metadata"]["camera"]["model"] == "Canon EOS 6D"
+
+    r = httpx.get(f"{base}/render/{asset_id}?wd=500&ht=500&crop=true&fm=webp")
+    assert r.status_code == 200 and imaging.sniff_format(r.content) == "webp"
+    assert (load(r.content).width, load(r.content).height) == (500, 500)
+
+    # A hostile file fails cleanly, and the same worker goes on with the next upload.
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    bad_id = upload(empty)
+    bad = wait_for(lambda: manifest(bad_id))
+    assert bad["status"] == "failed" and bad["error"]["code"] == "empty_file"
+    good = upload(make_jpeg(tmp_path / "after.jpg", 300, 200), pre_render_sizes="false")
+    assert wait_for(lambda: manifest(good))["status"] == "ready"
+
+    assert client.get("/v1/assets", headers={"x-api-key": "nope"}).status_code == 401
+
+
+def test_sigterm_stops_the_worker_too(server):
+    _, _, proc, _ = server
+    children = _children(proc.pid)
+    assert children, "picsha serve runs its Celery worker as a child process"
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(60)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{c}") for c in children):
+        time.sleep(0.1)
+    alive = [c for c in children if os.path.exists(f"/proc/{c}")]
+    zombies = [c for c in alive if "Z" in Path(f"/proc/{c}/stat").read_text().split()[2]]
+    assert alive == zombies, "the worker outlived picsha serve"
