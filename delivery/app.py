@@ -1,87 +1,142 @@
 """The delivery app: `/render/{id}` on the fly, `/original/{id}` for the untouched upload."""
 
-from typing import Annotated
+from pathlib import Path
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 
 from delivery import caching, negotiate, source, transform
+from delivery.manifests import ManifestCache
 from delivery.params import RenderParams, parse
-from shared import imaging
+from shared import imaging, signing
 from shared.errors import PicshaError, install_error_handlers
-from shared.ids import is_valid_id
-from shared.keys import original_key
-from shared.manifest import Manifest, load_manifest
+from shared.keys import RENDERS_PREFIX, original_key
+from shared.manifest import Manifest
 from shared.settings import Settings, get_settings
-from shared.storage import ObjectStore, open_store
+from shared.storage import ObjectNotFound, ObjectStore, open_store
 
 router = APIRouter(tags=["delivery"])
 
 
-def _state(request: Request) -> tuple[Settings, ObjectStore]:
-    return request.app.state.delivery_settings, request.app.state.delivery_store
+class Delivery:
+    """What a request needs: settings, the store and the manifest cache."""
+
+    def __init__(self, settings: Settings, store: ObjectStore) -> None:
+        self.settings = settings
+        self.store = store
+        self.manifests = ManifestCache(store, settings.manifest_cache_seconds)
+
+    def source_data(self, key: str) -> transform.Source:
+        local = self.store.local_path(key)
+        return local if local is not None else self.store.get_bytes(key)
 
 
-def _manifest(store: ObjectStore, asset_id: str) -> Manifest:
-    manifest = load_manifest(store, asset_id) if is_valid_id(asset_id) else None
-    if manifest is None:
-        raise PicshaError(404, "asset_not_found", f"no asset {asset_id!r}")
-    return manifest
+def _delivery(request: Request) -> Delivery:
+    return request.app.state.delivery
 
 
-def _params(request: Request) -> RenderParams:
-    """Validated render parameters (declared here so OpenAPI lists them with their ranges)."""
-    return parse(request.query_params.multi_items())
+def check_signature(d: Delivery, request: Request) -> None:
+    key = d.settings.signing_key
+    if not key:
+        return
+    items = request.query_params.multi_items()
+    given = request.query_params.get("sig")
+    if not given:
+        raise PicshaError(403, "signature_required", "this server only serves signed URLs")
+    if not signing.verify(key, request.url.path, items, given):
+        raise PicshaError(403, "bad_signature", "the URL signature does not match")
+
+
+def _openapi_parameters() -> list[dict]:
+    schema = RenderParams.model_json_schema()["properties"]
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": field.description,
+            "schema": schema[name],
+        }
+        for name, field in RenderParams.model_fields.items()
+    ]
 
 
 @router.get(
     "/render/{asset_id}",
-    responses={200: {"content": {m: {} for m in imaging.MIME_BY_FORMAT.values()}}},
-    openapi_extra={
-        "parameters": [
-            {
-                "name": name,
-                "in": "query",
-                "required": False,
-                "description": field.description,
-                "schema": RenderParams.model_json_schema()["properties"][name],
-            }
-            for name, field in RenderParams.model_fields.items()
-        ]
+    summary="Render an asset on the fly",
+    responses={
+        200: {"content": {m: {} for m in imaging.MIME_BY_FORMAT.values()}},
+        302: {"description": "no transform asked: redirect to the original"},
+        304: {"description": "If-None-Match matched the ETag"},
     },
+    openapi_extra={"parameters": _openapi_parameters()},
 )
-def render(
-    asset_id: str, request: Request, params: Annotated[RenderParams, Depends(_params)]
-) -> Response:
-    settings, store = _state(request)
-    manifest = _manifest(store, asset_id)
+def render(asset_id: str, request: Request) -> Response:
+    d = _delivery(request)
+    check_signature(d, request)
+    params = parse(request.query_params.multi_items())
+    manifest = d.manifests.get(asset_id)
     if not params.is_transform:
         return RedirectResponse(f"/original/{asset_id}", status_code=302)
+    return respond(d, request, manifest, params)
+
+
+def respond(
+    d: Delivery,
+    request: Request,
+    manifest: Manifest,
+    params: RenderParams,
+    extras: transform.Extras | None = None,
+    canonical_extra: str = "",
+) -> Response:
+    """Render `params` (+ thumbor extras) of an asset: the one path /render and /thumbor share."""
+    extras = extras or transform.Extras()
+    if extras.trim:
+        raise PicshaError(400, "unsupported_operation", "trim is not supported")
     src = source.choose(manifest)
-    geometry = transform.target_geometry(params, src, settings)
-
-    fmt = params.fm
-    vary = {}
-    if fmt == "auto":
-        has_alpha = bool(manifest.image and manifest.image.has_alpha)
-        fmt = negotiate.pick_format(request.headers.get("accept"), has_alpha)
-        vary = {"Vary": "Accept"}
-    elif fmt is None:
-        fmt = _default_format(manifest)
-
-    etag = caching.etag_for(manifest.version, params.canonical(), fmt)
-    headers = {"ETag": etag, "Cache-Control": settings.cache_control, **vary}
+    geometry = transform.target_geometry(params, src, d.settings)
+    fmt, headers = _output_format(params, manifest, request)
+    canonical = params.canonical() + canonical_extra
+    etag = caching.etag_for(manifest.version, canonical, fmt)
+    headers |= {"ETag": etag, "Cache-Control": d.settings.cache_control}
     if caching.not_modified(request, etag):
         return Response(status_code=304, headers=headers)
 
-    local = store.local_path(src.key)
-    data = local if local is not None else store.get_bytes(src.key)
+    stored_key = f"{RENDERS_PREFIX}/{manifest.id}/{etag.strip(chr(34))}.{fmt}"
+    if d.settings.render_result_store and d.store.exists(stored_key):
+        return _redirect_to_stored(d, stored_key, headers)
+
+    job = transform.Job(
+        source=d.source_data(src.key),
+        src=src,
+        params=params,
+        geometry=geometry,
+        fmt=fmt,
+        extras=extras,
+        watermark=_watermark(d, manifest, params),
+        faces=_faces(manifest) if params.g == "face" else [],
+    )
     try:
-        image = transform.render(data, src, params, geometry)
-        body = imaging.encode(image, fmt, params.q, transform.background_rgb(params))
+        body = imaging.encode(
+            transform.render(job), fmt, params.q, transform.background_rgb(params)
+        )
     except imaging.ImageDecodeError as exc:
         raise PicshaError(422, "render_failed", f"cannot render this asset: {exc}") from exc
-    return Response(body, media_type=imaging.MIME_BY_FORMAT[fmt], headers=headers)
+    media_type = imaging.MIME_BY_FORMAT[fmt]
+    if len(body) > d.settings.render_max_body_bytes or d.settings.render_result_store:
+        d.store.put_bytes(stored_key, body, media_type)
+        if len(body) > d.settings.render_max_body_bytes:
+            return _redirect_to_stored(d, stored_key, headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+def _output_format(
+    params: RenderParams, manifest: Manifest, request: Request
+) -> tuple[imaging.OutputFormat, dict[str, str]]:
+    if params.fm == "auto":
+        has_alpha = bool(manifest.image and manifest.image.has_alpha)
+        return negotiate.pick_format(request.headers.get("accept"), has_alpha), {"Vary": "Accept"}
+    return (params.fm or _default_format(manifest)), {}  # type: ignore[return-value]
 
 
 def _default_format(manifest: Manifest) -> imaging.OutputFormat:
@@ -93,18 +148,73 @@ def _default_format(manifest: Manifest) -> imaging.OutputFormat:
     return "png" if manifest.image and manifest.image.has_alpha else "jpeg"
 
 
-@router.get("/original/{asset_id}")
+def _watermark(d: Delivery, manifest: Manifest, params: RenderParams) -> transform.Watermark | None:
+    if not params.wm:
+        return None
+    if params.wm == manifest.id:
+        raise PicshaError(400, "invalid_watermark", "an asset cannot watermark itself")
+    try:
+        mark = d.manifests.get(params.wm)
+    except PicshaError as exc:
+        raise PicshaError(400, "invalid_watermark", f"watermark: {exc.message}") from exc
+    if mark.status != "ready" or mark.kind not in ("image", "complex_image", "vector"):
+        raise PicshaError(400, "invalid_watermark", "the watermark must be a ready image asset")
+    src = source.choose(mark)
+    return transform.Watermark(d.source_data(src.key), src)
+
+
+def _faces(manifest: Manifest) -> list[transform.Box]:
+    """Face boxes from analysis, in displayed-image pixels (fractions are scaled up)."""
+    faces = (manifest.analysis or {}).get("faces") or []
+    width = manifest.image.width if manifest.image else 0
+    height = manifest.image.height if manifest.image else 0
+    boxes: list[transform.Box] = []
+    for face in faces:
+        box = face.get("box") if isinstance(face, dict) else None
+        if not box or len(box) != 4:
+            continue
+        x, y, w, h = (float(v) for v in box)
+        if max(x, y, w, h) <= 1.0:  # normalised box
+            x, y, w, h = x * width, y * height, w * width, h * height
+        boxes.append((x, y, w, h))
+    return boxes
+
+
+def _redirect_to_stored(d: Delivery, key: str, headers: dict[str, str]) -> Response:
+    url = d.store.presigned_url(key) or f"/{key}"
+    return RedirectResponse(
+        url, status_code=302, headers={"Cache-Control": headers["Cache-Control"]}
+    )
+
+
+@router.get("/renders/{asset_id}/{name}", include_in_schema=False)
+def stored_render(asset_id: str, name: str, request: Request) -> Response:
+    """A stored render (oversized or result-store), in local mode; S3 mode redirects."""
+    d = _delivery(request)
+    d.manifests.get(asset_id)
+    if "/" in name or not name.replace(".", "").replace("-", "").isalnum():
+        raise PicshaError(404, "not_found", "no such render")
+    key = f"{RENDERS_PREFIX}/{asset_id}/{name}"
+    try:
+        data = d.store.get_bytes(key)
+    except ObjectNotFound as exc:
+        raise PicshaError(404, "not_found", "no such render") from exc
+    fmt = Path(name).suffix.lstrip(".")
+    media = imaging.MIME_BY_FORMAT.get(fmt, "application/octet-stream")
+    return Response(data, media_type=media, headers={"Cache-Control": d.settings.cache_control})
+
+
+@router.get("/original/{asset_id}", summary="The untouched upload")
 def original(asset_id: str, request: Request) -> Response:
     """The uploaded bytes: a presigned redirect in S3 mode, streamed in local mode."""
-    settings, store = _state(request)
-    manifest = _manifest(store, asset_id)
+    d = _delivery(request)
+    manifest = d.manifests.get(asset_id)
     key = original_key(asset_id)
-    url = store.presigned_url(key, manifest.source.filename)
+    url = d.store.presigned_url(key, manifest.source.filename)
     if url:
         return RedirectResponse(url, status_code=302)
-    media_type = manifest.source.mime or "application/octet-stream"
     headers = {
-        "Cache-Control": settings.cache_control,
+        "Cache-Control": d.settings.cache_control,
         "ETag": f'"{manifest.source.sha256}"',
         "Content-Length": str(manifest.source.size),
         "X-Content-Type-Options": "nosniff",
@@ -113,7 +223,8 @@ def original(asset_id: str, request: Request) -> Response:
     }
     if caching.not_modified(request, headers["ETag"]):
         return Response(status_code=304, headers=headers)
-    return StreamingResponse(store.iter_chunks(key), media_type=media_type, headers=headers)
+    media_type = manifest.source.mime or "application/octet-stream"
+    return StreamingResponse(d.store.iter_chunks(key), media_type=media_type, headers=headers)
 
 
 def configure(app: FastAPI, settings: Settings, store: ObjectStore | None = None) -> None:
@@ -122,8 +233,7 @@ def configure(app: FastAPI, settings: Settings, store: ObjectStore | None = None
     import pyvips
 
     pyvips.cache_set_max(0)
-    app.state.delivery_settings = settings
-    app.state.delivery_store = store or open_store(settings)
+    app.state.delivery = Delivery(settings, store or open_store(settings))
     app.include_router(router)
 
 

@@ -11,14 +11,23 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from shared.errors import PicshaError
+from shared.ids import is_valid_id
 
 Fit = Literal["inside", "cover", "contain", "fill"]
 Format = Literal["jpeg", "png", "webp", "avif", "gif", "auto"]
-Gravity = Literal["center", "north", "south", "east", "west", "ne", "nw", "se", "sw"]
+Gravity = Literal[
+    "center", "north", "south", "east", "west", "ne", "nw", "se", "sw",
+    "face", "attention", "entropy",
+]  # fmt: skip
+Position = Literal["center", "north", "south", "east", "west", "ne", "nw", "se", "sw"]
+Font = Literal["sans", "serif", "mono"]
+
+MAX_TEXT_LENGTH = 200
 
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 _HEX = set("0123456789abcdef")
+_NOT_FINITE = {"nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 
 
 class RenderParams(BaseModel):
@@ -34,9 +43,25 @@ class RenderParams(BaseModel):
     q: int | None = Field(None, ge=1, le=100, description="quality 1-100")
     dpr: float = Field(1.0, ge=1, le=4, description="device pixel ratio, multiplies wd/ht")
     bg: str | None = Field(None, description="background hex colour (RGB or RRGGBB)")
+    blur: float | None = Field(None, ge=0.3, le=100, description="gaussian blur sigma")
+    sharpen: float | None = Field(None, ge=0.3, le=10, description="sharpen sigma")
+    gray: bool = Field(False, description="grayscale output")
+    rot: Literal[0, 90, 180, 270] = Field(0, description="rotate clockwise by degrees")
+    flip: Literal["h", "v"] | None = Field(None, description="mirror horizontally or vertically")
+    wm: str | None = Field(None, description="watermark: id of another image asset")
+    wm_pos: Position = Field("se", description="watermark position")
+    wm_scale: float = Field(0.25, gt=0, le=1, description="watermark width / output width")
+    wm_opacity: float = Field(0.6, ge=0, le=1, description="watermark opacity")
+    txt: str | None = Field(
+        None, min_length=1, max_length=MAX_TEXT_LENGTH, description="text drawn on the image"
+    )
+    txt_size: int = Field(32, ge=4, le=400, description="text size in output px")
+    txt_color: str = Field("ffffff", description="text colour, hex RGB or RRGGBB")
+    txt_pos: Position = Field("south", description="text position")
+    txt_font: Font = Field("sans", description="font family: sans, serif or mono")
     sig: str | None = Field(None, description="URL signature when signing is enabled")
 
-    @field_validator("crop", "up", mode="before")
+    @field_validator("crop", "up", "gray", mode="before")
     @classmethod
     def _bool(cls, value: object) -> object:
         if isinstance(value, str):
@@ -48,7 +73,7 @@ class RenderParams(BaseModel):
             raise ValueError("must be true or false")
         return value
 
-    @field_validator("fm", "fit", "g", mode="before")
+    @field_validator("fm", "fit", "g", "wm_pos", "txt_pos", "txt_font", "flip", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         if isinstance(value, str):
@@ -56,7 +81,7 @@ class RenderParams(BaseModel):
             return {"jpg": "jpeg", "centre": "center"}.get(value, value)
         return value
 
-    @field_validator("bg")
+    @field_validator("bg", "txt_color")
     @classmethod
     def _hex(cls, value: str | None) -> str | None:
         if value is None:
@@ -66,11 +91,30 @@ class RenderParams(BaseModel):
             raise ValueError("must be a hex colour like ff8800 or f80")
         return text if len(text) == 6 else "".join(c * 2 for c in text)
 
-    @field_validator("dpr")
+    @field_validator("dpr", "blur", "sharpen", "wm_scale", "wm_opacity", mode="before")
     @classmethod
-    def _finite(cls, value: float) -> float:
-        if value != value or value in (float("inf"), float("-inf")):
+    def _finite(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in _NOT_FINITE:
             raise ValueError("must be a finite number")
+        return value
+
+    @field_validator("rot", mode="before")
+    @classmethod
+    def _int_rot(cls, value: object) -> object:
+        return int(value) if isinstance(value, str) and value.isdigit() else value
+
+    @field_validator("wm")
+    @classmethod
+    def _asset_id(cls, value: str | None) -> str | None:
+        if value is not None and not is_valid_id(value):
+            raise ValueError("must be an asset id")
+        return value
+
+    @field_validator("txt")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        if value is not None and not value.isprintable():
+            raise ValueError("must be printable text (no control characters)")
         return value
 
     @property

@@ -13,6 +13,7 @@ class RenderSource:
     width: int
     height: int
     has_icc: bool  # the object embeds a colour profile: convert to sRGB on the way
+    animated: bool = False
 
 
 def choose(manifest: Manifest) -> RenderSource:
@@ -29,7 +30,9 @@ def choose(manifest: Manifest) -> RenderSource:
     derivatives = manifest.derivatives
     if manifest.kind == "image" and manifest.image:
         image = manifest.image
-        return RenderSource(original_key(manifest.id), image.width, image.height, bool(image.icc))
+        return RenderSource(
+            original_key(manifest.id), image.width, image.height, bool(image.icc), image.animated
+        )
     for name in ("proxy", "poster"):  # proxies and posters are written as plain sRGB
         if name in derivatives and derivatives[name].width:
             d = derivatives[name]

@@ -1,7 +1,13 @@
-"""The render pipeline: shrink-on-load resize to the asked geometry, then encode."""
+"""The render pipeline: shrink-on-load resize to the asked geometry, then effects, overlays.
+
+Order: geometry (resize + crop, rotation folded in so `wd`x`ht` is the final box) →
+rotate/flip → pad → tone (gray, blur, sharpen, thumbor's brightness/contrast) → watermark
+→ text → rounded corners.
+"""
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from html import escape
 from pathlib import Path
 
 import pyvips
@@ -12,14 +18,47 @@ from shared import imaging
 from shared.errors import PicshaError
 from shared.settings import Settings
 
-# libvips thumbnail's crop names for the compass gravities it supports directly.
-_SMART_CROP = {"center": "centre"}
+Source = Path | bytes
+Box = tuple[float, float, float, float]  # left, top, width, height in source pixels
+
+FONTS = {"sans": "DejaVu Sans", "serif": "DejaVu Serif", "mono": "DejaVu Sans Mono"}
+_SMART = {"attention": "attention", "entropy": "entropy", "center": "centre"}
+_ANIMATED_FORMATS = ("gif", "webp")
 
 
 @dataclass(frozen=True)
 class Geometry:
     width: int | None
     height: int | None
+
+
+@dataclass(frozen=True)
+class Extras:
+    """Operations only thumbor URLs ask for; /render has no parameters for them."""
+
+    region: tuple[int, int, int, int] | None = None  # manual crop: left, top, right, bottom
+    brightness: int = 0  # -100..100, percent
+    contrast: int = 0  # -100..100, percent
+    radius: int = 0  # round corners, px
+    trim: bool = False
+
+
+@dataclass(frozen=True)
+class Watermark:
+    source: Source
+    src: RenderSource
+
+
+@dataclass
+class Job:
+    source: Source
+    src: RenderSource
+    params: RenderParams
+    geometry: Geometry
+    fmt: str
+    extras: Extras = field(default_factory=Extras)
+    watermark: Watermark | None = None
+    faces: list[Box] = field(default_factory=list)
 
 
 def target_geometry(params: RenderParams, src: RenderSource, settings: Settings) -> Geometry:
@@ -33,42 +72,109 @@ def target_geometry(params: RenderParams, src: RenderSource, settings: Settings)
                 "limit_exceeded",
                 f"output {name} {value}px exceeds render_max_side={settings.render_max_side}",
             )
-    out_w, out_h = w or src.width, h or src.height
-    if out_w * out_h > settings.render_max_pixels and (w and h):
+    if w and h and w * h > settings.render_max_pixels:
         raise PicshaError(
             413,
             "limit_exceeded",
-            f"output {out_w}x{out_h} exceeds render_max_pixels={settings.render_max_pixels}",
+            f"output {w}x{h} exceeds render_max_pixels={settings.render_max_pixels}",
         )
     return Geometry(w, h)
 
 
-def render(
-    source: Path | bytes, src: RenderSource, params: RenderParams, geometry: Geometry
-) -> pyvips.Image:
-    fit = params.effective_fit
-    size = "both" if params.up else "down"
-    w, h = geometry.width, geometry.height
+def keeps_animation(job: Job) -> bool:
+    """Animation survives geometry and tone; frame-aware overlays would need per-frame work."""
+    p = job.params
+    return (
+        job.src.animated
+        and job.fmt in _ANIMATED_FORMATS
+        and p.effective_fit in ("inside", "fill", "cover")
+        and p.g in ("center", "attention", "entropy")
+        and not (p.rot or p.flip or p.wm or p.txt or job.extras != Extras())
+    )
+
+
+def render(job: Job) -> pyvips.Image:
+    image = _geometry(job)
+    p = job.params
+    if p.rot:
+        image = image.rot(f"d{p.rot}")
+    if p.flip:
+        image = image.flip("horizontal" if p.flip == "h" else "vertical")
+    if p.effective_fit == "contain" and job.geometry.width and job.geometry.height:
+        image = _pad(image, *_final_box(job), p)
+    image = _tone(image, p, job.extras)
+    if job.watermark:
+        image = _watermark(image, job.watermark, p)
+    if p.txt:
+        image = _text(image, p)
+    if job.extras.radius:
+        image = _round_corners(image, job.extras.radius)
+    return image
+
+
+def _final_box(job: Job) -> tuple[int, int]:
+    g = job.geometry
+    return g.width or 0, g.height or 0
+
+
+def _geometry(job: Job) -> pyvips.Image:
+    p, src = job.params, job.src
+    fit = p.effective_fit
+    size = "both" if p.up else "down"
+    w, h = job.geometry.width, job.geometry.height
+    if p.rot in (90, 270):  # resize for the box the rotated result must fill
+        w, h = h, w
+    source = job.source
+    if keeps_animation(job) and isinstance(source, Path):
+        source = Path(f"{source}[n=-1]")
+    if job.extras.region:
+        return _region(job, w, h, size)
     if w is None and h is None:
         w, h = src.width, src.height
+    srgb = src.has_icc
     if fit == "fill" and w and h:
-        return imaging.thumbnail(source, w, h, size="force", to_srgb=src.has_icc)
+        return imaging.thumbnail(source, w, h, size="force", to_srgb=srgb)
     if fit == "cover" and w and h:
-        crop = _SMART_CROP.get(params.g)
-        if crop:
-            return imaging.thumbnail(source, w, h, size=size, crop=crop, to_srgb=src.has_icc)
-        # Compass gravity: scale to cover the box (one shrink-on-load), then cut.
+        if p.g == "face" and not job.faces:
+            return imaging.thumbnail(source, w, h, size=size, crop="attention", to_srgb=srgb)
+        if p.g in _SMART:
+            return imaging.thumbnail(source, w, h, size=size, crop=_SMART[p.g], to_srgb=srgb)
+        # Compass or face gravity: scale to cover the box (one shrink-on-load), then cut.
         scale = max(w / src.width, h / src.height)
-        if not params.up:
+        if not p.up:
             scale = min(scale, 1.0)
         cover_w = max(1, math.ceil(src.width * scale))
         cover_h = max(1, math.ceil(src.height * scale))
-        image = imaging.thumbnail(source, cover_w, cover_h, size=size, to_srgb=src.has_icc)
-        return _gravity_crop(image, w, h, params.g)
-    image = imaging.thumbnail(source, w or 10_000_000, h, size=size, to_srgb=src.has_icc)
-    if fit == "contain" and w and h:
-        image = _pad(image, w, h, params)
-    return image
+        image = imaging.thumbnail(source, cover_w, cover_h, size=size, to_srgb=srgb)
+        if p.g == "face":
+            return _face_crop(image, w, h, job.faces, image.width / src.width)
+        return _gravity_crop(image, w, h, p.g)
+    return imaging.thumbnail(source, w or 10_000_000, h, size=size, to_srgb=srgb)
+
+
+def _region(job: Job, w: int | None, h: int | None, size: str) -> pyvips.Image:
+    """thumbor's manual crop (source pixels, before resizing): no shrink-on-load here."""
+    left, top, right, bottom = job.extras.region  # type: ignore[misc]
+    base = _full(job.source).autorot()
+    if job.src.has_icc:
+        base = base.icc_transform("srgb", embedded=True)
+    right, bottom = min(right, base.width), min(bottom, base.height)
+    if right - left < 1 or bottom - top < 1:
+        raise PicshaError(400, "invalid_parameter", "crop region is outside the image")
+    image = base.crop(left, top, right - left, bottom - top)
+    if w is None and h is None:
+        return image
+    crop = "centre" if job.params.effective_fit == "cover" and w and h else None
+    options = {"height": h or 10_000_000, "size": size}
+    if crop:
+        options["crop"] = crop
+    return image.thumbnail_image(w or 10_000_000, **options)
+
+
+def _full(source: Source) -> pyvips.Image:
+    if isinstance(source, bytes):
+        return pyvips.Image.new_from_buffer(source, "")
+    return pyvips.Image.new_from_file(str(source))
 
 
 def _gravity_crop(image: pyvips.Image, w: int, h: int, gravity: str) -> pyvips.Image:
@@ -79,17 +185,107 @@ def _gravity_crop(image: pyvips.Image, w: int, h: int, gravity: str) -> pyvips.I
     return image.crop(x, y, w, h)
 
 
+def _face_crop(image: pyvips.Image, w: int, h: int, faces: list[Box], scale: float) -> pyvips.Image:
+    """Centre the window on the box around all faces, clamped to the image."""
+    w, h = min(w, image.width), min(h, image.height)
+    left = min(f[0] for f in faces) * scale
+    top = min(f[1] for f in faces) * scale
+    right = max(f[0] + f[2] for f in faces) * scale
+    bottom = max(f[1] + f[3] for f in faces) * scale
+    cx, cy = (left + right) / 2, (top + bottom) / 2
+    x = int(min(max(cx - w / 2, 0), image.width - w))
+    y = int(min(max(cy - h / 2, 0), image.height - h))
+    return image.crop(x, y, w, h)
+
+
 def _pad(image: pyvips.Image, w: int, h: int, params: RenderParams) -> pyvips.Image:
-    if image.width == w and image.height == h:
+    if image.width >= w and image.height >= h:
         return image
     background = background_rgb(params)
-    if image.hasalpha() and params.bg is None:
-        background = [*background, 0]  # transparent padding for alpha sources
-    elif image.hasalpha():
-        background = [*background, 255]
+    if image.hasalpha():
+        background = [*background, 0 if params.bg is None else 255]
     if image.bands < 3:
         image = image.colourspace("srgb")
-    return image.gravity("centre", w, h, extend="background", background=background)
+    return image.gravity("centre", max(w, image.width), max(h, image.height),
+                         extend="background", background=background)  # fmt: skip
+
+
+def _tone(image: pyvips.Image, p: RenderParams, extras: Extras) -> pyvips.Image:
+    if p.gray:
+        image = image.colourspace("b-w")
+    if extras.brightness or extras.contrast:
+        # thumbor semantics: brightness adds a percentage of full scale; contrast scales
+        # around mid-grey.
+        a = 1 + extras.contrast / 100
+        b = 128 * (1 - a) + 255 * extras.brightness / 100
+        bands = image.bands - int(image.hasalpha())
+        scale = [a] * bands + [1] * int(image.hasalpha())
+        offset = [b] * bands + [0] * int(image.hasalpha())
+        image = image.linear(scale, offset).cast("uchar")
+    if p.blur:
+        image = image.gaussblur(p.blur)
+    if p.sharpen:
+        image = image.sharpen(sigma=p.sharpen)
+    return image
+
+
+def _with_alpha(image: pyvips.Image) -> pyvips.Image:
+    image = imaging.web_ready(image)
+    if image.bands < 3:
+        image = image.colourspace("srgb")
+    return image if image.hasalpha() else image.bandjoin(255)
+
+
+def _place(base: pyvips.Image, over: pyvips.Image, position: str) -> tuple[int, int]:
+    margin = max(2, round(min(base.width, base.height) * 0.02))
+    dx, dy = base.width - over.width, base.height - over.height
+    x = {"west": margin, "nw": margin, "sw": margin, "east": dx - margin, "ne": dx - margin,
+         "se": dx - margin}.get(position, dx // 2)  # fmt: skip
+    y = {"north": margin, "nw": margin, "ne": margin, "south": dy - margin, "sw": dy - margin,
+         "se": dy - margin}.get(position, dy // 2)  # fmt: skip
+    return x, y
+
+
+def _composite(base: pyvips.Image, over: pyvips.Image, position: str) -> pyvips.Image:
+    x, y = _place(base, over, position)
+    had_alpha = base.hasalpha()
+    out = _with_alpha(base).composite2(over, "over", x=x, y=y)
+    return out if had_alpha else out.flatten()
+
+
+def _watermark(image: pyvips.Image, wm: Watermark, p: RenderParams) -> pyvips.Image:
+    width = max(1, round(image.width * p.wm_scale))
+    mark = imaging.thumbnail(wm.source, width, image.height, size="both", to_srgb=wm.src.has_icc)
+    mark = _with_alpha(mark)
+    alpha = mark[mark.bands - 1] * p.wm_opacity
+    mark = mark.extract_band(0, n=mark.bands - 1).bandjoin(alpha.cast("uchar"))
+    return _composite(image, mark.copy(interpretation="srgb"), p.wm_pos)
+
+
+def _text(image: pyvips.Image, p: RenderParams) -> pyvips.Image:
+    margin = max(2, round(min(image.width, image.height) * 0.02))
+    # dpi=72 makes Pango points equal output pixels; the text is escaped, never markup.
+    mask = pyvips.Image.text(
+        escape(p.txt or ""),
+        font=f"{FONTS[p.txt_font]} {p.txt_size}",
+        dpi=72,
+        width=max(1, image.width - 2 * margin),
+        align="centre",
+    )
+    colour = [int(p.txt_color[i : i + 2], 16) for i in (0, 2, 4)]
+    ink = (mask.new_from_image(colour).copy(interpretation="srgb")).bandjoin(mask)
+    return _composite(image, ink, p.txt_pos)
+
+
+def _round_corners(image: pyvips.Image, radius: int) -> pyvips.Image:
+    w, h = image.width, image.height
+    svg = (
+        f'<svg width="{w}" height="{h}"><rect x="0" y="0" width="{w}" height="{h}" '
+        f'rx="{radius}" ry="{radius}" fill="#fff"/></svg>'
+    )
+    mask = pyvips.Image.svgload_buffer(svg.encode())[3]
+    image = _with_alpha(image)
+    return image.extract_band(0, n=3).bandjoin((image[3] * (mask / 255)).cast("uchar"))
 
 
 def background_rgb(params: RenderParams) -> list[float]:

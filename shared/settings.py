@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     render_max_side: int = 4096
     render_max_pixels: int = 40_000_000
     cache_control: str = "public, max-age=86400, immutable"
+    # Bodies above this are stored under renders/ and redirected to: API Gateway caps a
+    # Lambda response at 6 MB, and base64 grows a body by a third.
+    render_max_body_bytes: int = 4_500_000
+    render_result_store: bool = False  # keep every render under renders/ for reuse
+    manifest_cache_seconds: float = 10.0
 
     optimized_side: int = 2048
     optimized_quality: int = 80

@@ -1,0 +1,202 @@
+"""Every render parameter, checked on the output pixels (through the real app)."""
+
+import pytest
+import pyvips
+
+from shared import imaging
+from tests.helpers import corpus_file, load, make_png_alpha
+
+
+def _solid(path, width: int, height: int, rgb: list[int], alpha: int | None = None):
+    image = pyvips.Image.black(width, height, bands=3).linear([1, 1, 1], rgb)
+    if alpha is not None:
+        image = image.bandjoin(alpha)
+    image.cast("uchar").copy(interpretation="srgb").pngsave(str(path))
+    return path
+
+
+@pytest.fixture
+def quadrants(ingest, tmp_path):
+    """400x200: left half red, right half blue, a green stripe along the top."""
+    red = pyvips.Image.black(200, 200, bands=3).linear([1, 1, 1], [255, 0, 0])
+    blue = pyvips.Image.black(200, 200, bands=3).linear([1, 1, 1], [0, 0, 255])
+    image = red.join(blue, "horizontal")
+    stripe = pyvips.Image.black(400, 20, bands=3).linear([1, 1, 1], [0, 255, 0])
+    image = image.insert(stripe, 0, 0).cast("uchar").copy(interpretation="srgb")
+    path = tmp_path / "q.png"
+    image.pngsave(str(path))
+    return ingest(path.read_bytes(), "q.png")
+
+
+def _px(client, asset, query: str) -> pyvips.Image:
+    r = client.get(f"/render/{asset.id}?{query}")
+    assert r.status_code == 200, r.text
+    return load(r.content)
+
+
+def _rgb(image: pyvips.Image, x: int, y: int) -> list[int]:
+    return [round(v) for v in image.getpoint(x, y)[:3]]
+
+
+def _close(a: list[int], b: list[int], tol: int = 40) -> bool:
+    return all(abs(x - y) <= tol for x, y in zip(a, b, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("gravity", "colour"), [("west", [255, 0, 0]), ("east", [0, 0, 255])]
+)  # fmt: skip
+def test_compass_gravity_chooses_the_side(client, quadrants, gravity, colour):
+    img = _px(client, quadrants, f"wd=100&ht=100&crop=true&g={gravity}&fm=png")
+    assert (img.width, img.height) == (100, 100)
+    assert _close(_rgb(img, 50, 80), colour)
+
+
+def test_north_and_south_gravity(client, quadrants):
+    north = _px(client, quadrants, "wd=400&ht=50&crop=true&g=north&fm=png")
+    south = _px(client, quadrants, "wd=400&ht=50&crop=true&g=south&fm=png")
+    assert _close(_rgb(north, 10, 2), [0, 255, 0])  # the top stripe is kept
+    assert _close(_rgb(south, 10, 2), [255, 0, 0])
+
+
+def test_rotation_and_flip(client, quadrants):
+    rot = _px(client, quadrants, "rot=90&fm=png")
+    assert (rot.width, rot.height) == (200, 400)
+    assert _close(_rgb(rot, 100, 20), [255, 0, 0])  # red (left) is now on top
+    assert _close(_rgb(rot, 190, 200), [0, 255, 0])  # the top stripe is now on the right
+    flipped = _px(client, quadrants, "flip=h&fm=png")
+    assert _close(_rgb(flipped, 50, 100), [0, 0, 255])
+    vflip = _px(client, quadrants, "flip=v&fm=png")
+    assert _close(_rgb(vflip, 10, 195), [0, 255, 0])
+
+
+def test_rotation_keeps_the_asked_box(client, quadrants):
+    img = _px(client, quadrants, "wd=100&ht=200&crop=true&rot=90&fm=png")
+    assert (img.width, img.height) == (100, 200)
+
+
+def test_gray(client, quadrants):
+    img = _px(client, quadrants, "gray=true&fm=png")
+    assert img.bands == 1 and img.interpretation == "b-w"
+    red, blue = img.getpoint(50, 100)[0], img.getpoint(350, 100)[0]
+    assert 90 < red < 160 and 40 < blue < 110  # luminance, not a channel pick
+
+
+def test_blur_softens_edges_and_sharpen_hardens(client, quadrants):
+    sharp = _px(client, quadrants, "fm=png")
+    blurred = _px(client, quadrants, "blur=8&fm=png")
+    # Across the red/blue edge at x=200 the blurred image has intermediate values.
+    assert sharp.getpoint(197, 100)[2] < 10
+    assert 20 < blurred.getpoint(197, 100)[2] < 235
+    assert _px(client, quadrants, "sharpen=2&fm=png").width == 400
+
+
+def test_background_flattens_alpha_into_jpeg(client, ingest, tmp_path):
+    asset = ingest(_solid(tmp_path / "t.png", 50, 50, [0, 0, 0], alpha=0).read_bytes())
+    img = _px(client, asset, "fm=jpeg&bg=ff0000")
+    assert _close(_rgb(img, 25, 25), [255, 0, 0], 10)
+
+
+def test_quality_changes_size(client, ingest):
+    asset = ingest(corpus_file("jpeg/progressive_canon_eos6d.jpg").read_bytes())
+    small = client.get(f"/render/{asset.id}?wd=600&q=20&fm=jpeg").content
+    large = client.get(f"/render/{asset.id}?wd=600&q=95&fm=jpeg").content
+    assert len(small) * 2 < len(large)
+
+
+def test_watermark_is_composited_where_asked(client, ingest, quadrants, tmp_path):
+    mark = ingest(_solid(tmp_path / "w.png", 40, 40, [0, 255, 0]).read_bytes())
+    img = _px(client, quadrants, f"wm={mark.id}&wm_pos=se&wm_scale=0.25&wm_opacity=1&fm=png")
+    # 25% of 400 = 100 px wide mark in the bottom-right corner, 2% margin.
+    assert _close(_rgb(img, 340, 150), [0, 255, 0], 10)
+    assert _close(_rgb(img, 250, 100), [0, 0, 255], 10)
+    half = _px(client, quadrants, f"wm={mark.id}&wm_pos=se&wm_opacity=0.5&fm=png")
+    mixed = _rgb(half, 340, 150)
+    assert 80 < mixed[1] < 180 and 80 < mixed[2] < 180  # green over blue at 50 %
+
+
+def test_watermark_refusals(client, quadrants, ingest):
+    r = client.get(f"/render/{quadrants.id}?wd=10&wm={quadrants.id}")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_watermark"
+    r = client.get(f"/render/{quadrants.id}?wd=10&wm={'b' * 21}")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_watermark"
+    failed = ingest(b"not an image")
+    r = client.get(f"/render/{quadrants.id}?wd=10&wm={failed.id}")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_watermark"
+    r = client.get(f"/render/{quadrants.id}?wd=10&wm=../../x")
+    assert r.status_code == 400
+
+
+def test_text_is_drawn_in_its_colour_and_position(client, quadrants):
+    plain = _px(client, quadrants, "fm=png")
+    img = _px(
+        client, quadrants, "txt=HELLO%20WORLD&txt_size=40&txt_color=00ff00&txt_pos=south&fm=png"
+    )
+    diff = (img.extract_band(0, n=3) - plain.extract_band(0, n=3)).abs()
+    bottom = diff.crop(0, 120, 400, 80)
+    top = diff.crop(0, 30, 400, 60)
+    assert bottom.max() > 100 and top.max() == 0  # text at the bottom only
+    # green ink present
+    greens = img.crop(0, 120, 400, 80)[1] > 200
+    assert greens.avg() > 0
+
+
+def test_text_is_not_markup(client, quadrants):
+    r = client.get(
+        f"/render/{quadrants.id}?txt=%3Cb%3Ex%3C/b%3E%20%26%20%3Cspan%20foo%3D%27&fm=png"
+    )
+    assert r.status_code == 200
+
+
+def test_text_limits(client, quadrants):
+    r = client.get(f"/render/{quadrants.id}?txt={'x' * 201}")
+    assert r.status_code == 400 and "txt" in r.json()["error"]["message"]
+    r = client.get(f"/render/{quadrants.id}?txt=a%00b")
+    assert r.status_code == 400
+
+
+@pytest.mark.parametrize("gravity", ["attention", "entropy"])
+def test_smart_gravities_use_libvips_smartcrop(client, ingest, tmp_path, gravity):
+    # A busy textured square on the right of a flat field: smartcrop must find it.
+    flat = pyvips.Image.black(600, 200, bands=3).linear([1, 1, 1], [128, 128, 128])
+    noise = pyvips.Image.gaussnoise(150, 150, sigma=80, mean=128).bandjoin([128, 128])
+    image = flat.insert(noise.cast("uchar"), 420, 25).cast("uchar").copy(interpretation="srgb")
+    path = tmp_path / "busy.png"
+    image.pngsave(str(path))
+    asset = ingest(path.read_bytes())
+    img = _px(client, asset, f"wd=200&ht=200&crop=true&g={gravity}&fm=png")
+    assert (img.width, img.height) == (200, 200)
+    assert img.extract_band(0).deviate() > 20  # the busy square is in frame
+
+
+def test_face_gravity_uses_boxes_from_the_manifest(client, quadrants, store):
+    from shared.manifest import load_manifest, save_manifest
+
+    m = load_manifest(store, quadrants.id)
+    m.analysis = {"faces": [{"box": [0.8, 0.4, 0.1, 0.2], "confidence": 0.99}]}
+    save_manifest(store, m)
+    img = _px(client, quadrants, "wd=100&ht=100&crop=true&g=face&fm=png")
+    assert _close(_rgb(img, 50, 50), [0, 0, 255])  # the "face" is on the blue side
+
+
+def test_face_gravity_without_faces_falls_back_to_attention(client, quadrants):
+    img = _px(client, quadrants, "wd=100&ht=100&crop=true&g=face&fm=png")
+    assert (img.width, img.height) == (100, 100)
+
+
+def test_animated_gif_stays_animated_in_gif_and_webp(client, ingest):
+    asset = ingest(corpus_file("gif/animated_cogs.gif").read_bytes())
+    for fmt in ("gif", "webp"):
+        r = client.get(f"/render/{asset.id}?wd=50&fm={fmt}")
+        frames = pyvips.Image.new_from_buffer(r.content, "", n=-1)
+        assert frames.get("n-pages") == asset.image.pages
+        assert frames.width == 50
+    jpeg = load(client.get(f"/render/{asset.id}?wd=50&fm=jpeg").content)
+    assert abs(jpeg.height - 50 * asset.image.height / asset.image.width) <= 1  # one frame
+
+
+def test_gif_output_and_alpha_png(client, ingest, tmp_path):
+    asset = ingest(make_png_alpha(tmp_path / "a.png", 100, 50).read_bytes())
+    r = client.get(f"/render/{asset.id}?wd=50&fm=gif")
+    assert imaging.sniff_format(r.content) == "gif"
+    png = load(client.get(f"/render/{asset.id}?wd=50&fm=png").content)
+    assert png.hasalpha()
