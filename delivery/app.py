@@ -5,7 +5,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 
-from delivery import caching, negotiate, source, transform
+from delivery import caching, negotiate, source, thumbor, transform
 from delivery.manifests import ManifestCache
 from delivery.params import RenderParams, parse
 from shared import imaging, signing
@@ -185,6 +185,19 @@ def _redirect_to_stored(d: Delivery, key: str, headers: dict[str, str]) -> Respo
     return RedirectResponse(
         url, status_code=302, headers={"Cache-Control": headers["Cache-Control"]}
     )
+
+
+@router.get("/thumbor/{path:path}", summary="thumbor-compatible URL")
+def thumbor_render(path: str, request: Request) -> Response:
+    """`/thumbor/{unsafe|hmac}/[fit-in/]WxH/[smart/][filters:...]/{asset id}` — see
+    docs/thumbor.md for what maps and what answers 400."""
+    d = _delivery(request)
+    rest = thumbor.check_security(path, d.settings.signing_key)
+    if request.query_params:
+        raise PicshaError(400, "unknown_parameter", "thumbor URLs take no query parameters")
+    req = thumbor.parse_url(rest)
+    manifest = d.manifests.get(req.asset_id)
+    return respond(d, request, manifest, req.params, req.extras, req.canonical_extra)
 
 
 @router.get("/renders/{asset_id}/{name}", include_in_schema=False)

@@ -166,3 +166,23 @@ def test_openapi_lists_render_parameters_with_ranges(client):
     params = {p["name"]: p for p in spec["paths"]["/render/{asset_id}"]["get"]["parameters"]}
     assert {"wd", "ht", "crop", "fit", "fm", "q", "dpr"} <= set(params)
     assert params["q"]["schema"]["anyOf"][0]["maximum"] == 100
+
+
+def test_signed_urls_are_enforced_when_a_key_is_set(settings, store, photo):
+    from fastapi.testclient import TestClient
+
+    from delivery.app import create_app
+    from shared.signing import sign_url
+
+    settings.signing_key = "k3y"
+    client = TestClient(create_app(settings, store))
+    unsigned = client.get(f"/render/{photo.id}?wd=100")
+    assert unsigned.status_code == 403 and unsigned.json()["error"]["code"] == "signature_required"
+    signed = sign_url("k3y", f"/render/{photo.id}?wd=100&fm=webp")
+    assert client.get(signed).status_code == 200
+    # The same parameters in another order (as the CDN normalises them) stay valid.
+    sig = signed.rsplit("sig=", 1)[1]
+    assert client.get(f"/render/{photo.id}?sig={sig}&fm=webp&wd=100").status_code == 200
+    tampered = signed.replace("wd=100", "wd=101")
+    r = client.get(tampered)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "bad_signature"
