@@ -5,7 +5,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 
-from delivery import caching, negotiate, source, thumbor, transform
+from delivery import caching, faces, negotiate, source, thumbor, transform
 from delivery.manifests import ManifestCache
 from delivery.params import RenderParams, parse
 from shared import imaging, signing
@@ -106,15 +106,20 @@ def respond(
     if d.settings.render_result_store and d.store.exists(stored_key):
         return _redirect_to_stored(d, stored_key, headers)
 
+    data = d.source_data(src.key)
+    boxes: list[transform.Box] = []
+    if params.g == "face":
+        known = faces.from_manifest(manifest)
+        boxes = known if known is not None else faces.detect(manifest, data, src)
     job = transform.Job(
-        source=d.source_data(src.key),
+        source=data,
         src=src,
         params=params,
         geometry=geometry,
         fmt=fmt,
         extras=extras,
         watermark=_watermark(d, manifest, params),
-        faces=_faces(manifest) if params.g == "face" else [],
+        faces=boxes,
     )
     try:
         body = imaging.encode(
@@ -161,23 +166,6 @@ def _watermark(d: Delivery, manifest: Manifest, params: RenderParams) -> transfo
         raise PicshaError(400, "invalid_watermark", "the watermark must be a ready image asset")
     src = source.choose(mark)
     return transform.Watermark(d.source_data(src.key), src)
-
-
-def _faces(manifest: Manifest) -> list[transform.Box]:
-    """Face boxes from analysis, in displayed-image pixels (fractions are scaled up)."""
-    faces = (manifest.analysis or {}).get("faces") or []
-    width = manifest.image.width if manifest.image else 0
-    height = manifest.image.height if manifest.image else 0
-    boxes: list[transform.Box] = []
-    for face in faces:
-        box = face.get("box") if isinstance(face, dict) else None
-        if not box or len(box) != 4:
-            continue
-        x, y, w, h = (float(v) for v in box)
-        if max(x, y, w, h) <= 1.0:  # normalised box
-            x, y, w, h = x * width, y * height, w * width, h * height
-        boxes.append((x, y, w, h))
-    return boxes
 
 
 def _redirect_to_stored(d: Delivery, key: str, headers: dict[str, str]) -> Response:
