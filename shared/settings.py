@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     optimized_quality: int = 80
     thumb_side: int = 150
 
+    # Search and AI (issue 5).
+    search_index_path: Path | None = None  # embedded index file; default data_dir/index/
+    opensearch_index: str = "picsha-assets"
+    aws_region: str = "us-east-1"  # Bedrock and Rekognition
+    rekognition_collection: str | None = None  # IndexFaces into it for people search
+    bedrock_embed_model: str = "amazon.titan-embed-image-v1"
+    bedrock_text_model: str = "anthropic.claude-sonnet-4-6"
+    bedrock_image_model: str = "amazon.titan-image-generator-v2:0"
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:

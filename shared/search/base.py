@@ -1,0 +1,195 @@
+"""The SearchIndex contract: what an index entry holds, how a query is asked, what comes back.
+
+The index is derived data: every entry is built from a manifest (`shared.search.document`),
+so `picsha reindex` can rebuild it from the object store alone.
+"""
+
+import base64
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# How many query terms reach the keyword engine; a 10 kB query is cut, never an error.
+MAX_QUERY_TERMS = 32
+# Reciprocal rank fusion constant (Cormack et al.); 60 is the usual choice.
+RRF_K = 60
+
+
+@dataclass
+class IndexDoc:
+    id: str
+    kind: str | None = None
+    mime: str | None = None
+    filename: str = ""
+    labels: list[str] = field(default_factory=list)
+    description: str = ""
+    ocr_text: str = ""
+    alt_text: str = ""
+    metadata_text: str = ""
+    has_faces: bool = False
+    face_count: int = 0
+    camera: str | None = None
+    date: str | None = None  # ISO 8601: taken_at, else created_at
+    created_at: str | None = None
+    embedding_model: str | None = None
+    vector: np.ndarray | None = None  # float32, L2-normalised
+
+
+@dataclass
+class Filters:
+    kind: str | None = None
+    mime: str | None = None
+    label: str | None = None
+    has_faces: bool | None = None
+    camera: str | None = None  # substring, case-insensitive ("nikon", "COOLPIX P6000")
+    date_from: str | None = None  # ISO date or datetime, inclusive
+    date_to: str | None = None  # inclusive: a bare date covers that whole day
+
+
+@dataclass
+class SearchHit:
+    id: str
+    score: float
+    matched: list[str]  # fields the keywords matched, plus "embedding" for vector hits
+    kind: str | None = None
+    filename: str = ""
+    labels: list[str] = field(default_factory=list)
+    alt_text: str = ""
+
+
+@dataclass
+class SearchPage:
+    hits: list[SearchHit]
+    next_cursor: str | None
+    total: int  # candidates ranked (all pages)
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+class SearchIndex(ABC):
+    @abstractmethod
+    def upsert(self, doc: IndexDoc) -> None: ...
+
+    @abstractmethod
+    def delete(self, asset_id: str) -> None: ...
+
+    @abstractmethod
+    def get(self, asset_id: str) -> IndexDoc | None: ...
+
+    @abstractmethod
+    def search(
+        self,
+        text: str,
+        vector: np.ndarray | None = None,
+        embedding_model: str | None = None,
+        filters: Filters | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> SearchPage:
+        """Hybrid ranking: keyword and vector result lists fused by reciprocal rank."""
+
+    @abstractmethod
+    def similar(self, asset_id: str, limit: int = 10) -> list[SearchHit]:
+        """Nearest entries to an asset's own embedding (the asset itself excluded)."""
+
+    @abstractmethod
+    def clear(self) -> None: ...
+
+    @abstractmethod
+    def count(self) -> int: ...
+
+    def upsert_many(self, docs: Iterable[IndexDoc]) -> int:
+        n = 0
+        for doc in docs:
+            self.upsert(doc)
+            n += 1
+        return n
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+
+def query_terms(text: str) -> list[str]:
+    """Words of a query as plain tokens: quotes, `*`, `-`, `NEAR`, `AND` carry no syntax."""
+    import re
+
+    words = re.findall(r"[^\W_]+", text.lower())
+    seen: dict[str, None] = {}
+    for w in words:
+        if len(w) <= 64:
+            seen.setdefault(w)
+        if len(seen) >= MAX_QUERY_TERMS:
+            break
+    return list(seen)
+
+
+def rrf(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, doc_id in enumerate(ranking):
+            scores[doc_id] = scores.get(doc_id, 0.0) + 1.0 / (k + rank + 1)
+    return scores
+
+
+def matched_fields(doc: IndexDoc, terms: list[str]) -> list[str]:
+    """Which text fields contain any query term (what a result list highlights)."""
+    import re
+
+    fields = {
+        "filename": doc.filename,
+        "labels": " ".join(doc.labels),
+        "description": doc.description,
+        "ocr_text": doc.ocr_text,
+        "metadata": doc.metadata_text,
+    }
+    out = []
+    for name, value in fields.items():
+        words = set(re.findall(r"[^\W_]+", value.lower()))
+        if any(t in words for t in terms):
+            out.append(name)
+    return out
+
+
+def encode_cursor(offset: int, fingerprint: str) -> str:
+    raw = json.dumps({"o": offset, "f": fingerprint}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, fingerprint: str) -> int:
+    """Offset into the ranked list; a cursor from another query is refused, not misread."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        offset = int(data["o"])
+        same = data["f"] == fingerprint
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidCursor("cursor is not one this search returned") from exc
+    if not same or offset < 0:
+        raise InvalidCursor("cursor belongs to a different query")
+    return offset
+
+
+def fingerprint(text: str, filters: Filters | None) -> str:
+    import hashlib
+
+    payload = json.dumps([text, filters.__dict__ if filters else None], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def vector_to_b64(vector: np.ndarray) -> str:
+    return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode()
+
+
+def vector_from_b64(data: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(data), dtype="<f4").astype(np.float32)
+
+
+def normalise(vector: np.ndarray) -> np.ndarray:
+    v = np.asarray(vector, dtype=np.float32).ravel()
+    norm = float(np.linalg.norm(v))
+    return v / norm if norm > 0 else v

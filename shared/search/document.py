@@ -1,0 +1,63 @@
+"""Manifest → index entry. The one place that decides what of an asset is searchable."""
+
+from typing import Any
+
+from shared.manifest import Manifest
+from shared.search.base import IndexDoc, normalise, vector_from_b64
+
+# Metadata fields worth matching by keyword (camera, lens, place, IPTC words, ...).
+_META_KEYS = ("lens", "taken_at")
+_IPTC_KEYS = ("Keywords", "Caption-Abstract", "Headline", "City", "Country-PrimaryLocationName")
+
+
+def doc_from_manifest(manifest: Manifest) -> IndexDoc:
+    analysis: dict[str, Any] = manifest.analysis or {}
+    meta = manifest.metadata
+    camera = None
+    meta_words: list[str] = []
+    date = None
+    if meta is not None:
+        if meta.camera:
+            camera = " ".join(v for v in (meta.camera.get("make"), meta.camera.get("model")) if v)
+            meta_words.append(camera)
+        meta_words += [str(getattr(meta, k)) for k in _META_KEYS if getattr(meta, k, None)]
+        for key in _IPTC_KEYS:
+            value = (meta.iptc or {}).get(key)
+            if value:
+                meta_words.append(
+                    " ".join(map(str, value)) if isinstance(value, list) else str(value)
+                )
+        date = _iso(meta.taken_at)
+    labels = [str(lb.get("name", "")) for lb in analysis.get("labels") or [] if lb.get("name")]
+    faces = analysis.get("faces") or []
+    embedding = analysis.get("embedding") or {}
+    vector = None
+    if embedding.get("vector"):
+        vector = normalise(vector_from_b64(embedding["vector"]))
+    return IndexDoc(
+        id=manifest.id,
+        kind=manifest.kind,
+        mime=manifest.source.mime,
+        filename=manifest.source.filename,
+        labels=labels,
+        description=str(analysis.get("description") or ""),
+        ocr_text=str(analysis.get("ocr_text") or ""),
+        alt_text=str(analysis.get("alt_text") or ""),
+        metadata_text=" ".join(meta_words),
+        has_faces=bool(faces),
+        face_count=len(faces),
+        camera=camera,
+        date=date or manifest.created_at.isoformat(),
+        created_at=manifest.created_at.isoformat(),
+        embedding_model=embedding.get("model") if vector is not None else None,
+        vector=vector,
+    )
+
+
+def _iso(taken_at: str | None) -> str | None:
+    """ISO 8601 from the metadata stage; an EXIF-style `2008:10:22 16:29:49` is converted."""
+    if not taken_at or len(taken_at) < 10:
+        return None
+    if taken_at[4] == ":":
+        return taken_at[:10].replace(":", "-") + "T" + taken_at[11:19]
+    return taken_at

@@ -1,0 +1,333 @@
+"""Embedded SearchIndex: SQLite FTS5 (BM25) for keywords + float32 vectors in the same file.
+
+Vectors are stored as little-endian float32 BLOBs next to the row they belong to (one
+transactional file, so an entry and its vector never disagree) and scored in numpy by a
+brute-force dot product over an in-memory matrix, rebuilt when another process commits
+(`PRAGMA data_version`). At 100k x 384 that is one ~40 MFLOP matmul per query.
+"""
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from shared.search.base import (
+    Filters,
+    IndexDoc,
+    SearchHit,
+    SearchIndex,
+    SearchPage,
+    decode_cursor,
+    encode_cursor,
+    fingerprint,
+    matched_fields,
+    normalise,
+    query_terms,
+    rrf,
+)
+
+# Each side of the hybrid ranking contributes at most this many candidates to the fusion.
+KEYWORD_CANDIDATES = 500
+VECTOR_CANDIDATES = 200
+# FTS column weights: a word in the labels or filename says more than one in a long text.
+_BM25 = "bm25(fts, 2.0, 3.0, 1.0, 1.5, 1.0)"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS docs (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    kind TEXT, mime TEXT, filename TEXT, labels TEXT, description TEXT, ocr_text TEXT,
+    alt_text TEXT, metadata_text TEXT, has_faces INTEGER, face_count INTEGER,
+    camera TEXT, date TEXT, created_at TEXT, embedding_model TEXT, vector BLOB
+);
+CREATE TABLE IF NOT EXISTS labels (rowid INTEGER NOT NULL, label TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS labels_by_label ON labels (label, rowid);
+CREATE INDEX IF NOT EXISTS docs_by_date ON docs (date);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
+    filename, labels, description, ocr_text, metadata,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+"""
+
+
+class EmbeddedIndex(SearchIndex):
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        with self._lock:
+            # WAL: the API reads while a worker process writes.
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            self._db.commit()
+        self._local_gen = 0
+        self._matrix_key: tuple | None = None
+        self._matrix: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    # -- writes ---------------------------------------------------------------------------
+    def upsert(self, doc: IndexDoc) -> None:
+        vector = None if doc.vector is None else normalise(doc.vector).astype("<f4").tobytes()
+        labels = [lb.lower() for lb in doc.labels]
+        with self._lock, self._db:
+            old = self._db.execute("SELECT rowid FROM docs WHERE id = ?", (doc.id,)).fetchone()
+            if old:
+                self._delete_rowid(old[0])
+            cur = self._db.execute(
+                "INSERT INTO docs (id, kind, mime, filename, labels, description, ocr_text,"
+                " alt_text, metadata_text, has_faces, face_count, camera, date, created_at,"
+                " embedding_model, vector) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    doc.id,
+                    doc.kind,
+                    doc.mime,
+                    doc.filename,
+                    json.dumps(doc.labels),
+                    doc.description,
+                    doc.ocr_text,
+                    doc.alt_text,
+                    doc.metadata_text,
+                    int(doc.has_faces),
+                    doc.face_count,
+                    doc.camera,
+                    doc.date,
+                    doc.created_at,
+                    doc.embedding_model,
+                    vector,
+                ),
+            )
+            rowid = cur.lastrowid
+            self._db.execute(
+                "INSERT INTO fts (rowid, filename, labels, description, ocr_text, metadata)"
+                " VALUES (?,?,?,?,?,?)",
+                (
+                    rowid,
+                    doc.filename,
+                    " ".join(labels),
+                    doc.description,
+                    doc.ocr_text,
+                    doc.metadata_text,
+                ),
+            )
+            self._db.executemany(
+                "INSERT INTO labels (rowid, label) VALUES (?, ?)", [(rowid, lb) for lb in labels]
+            )
+            self._local_gen += 1
+
+    def delete(self, asset_id: str) -> None:
+        with self._lock, self._db:
+            old = self._db.execute("SELECT rowid FROM docs WHERE id = ?", (asset_id,)).fetchone()
+            if old:
+                self._delete_rowid(old[0])
+                self._local_gen += 1
+
+    def _delete_rowid(self, rowid: int) -> None:
+        self._db.execute("DELETE FROM docs WHERE rowid = ?", (rowid,))
+        self._db.execute("DELETE FROM fts WHERE rowid = ?", (rowid,))
+        self._db.execute("DELETE FROM labels WHERE rowid = ?", (rowid,))
+
+    def clear(self) -> None:
+        with self._lock, self._db:
+            for table in ("docs", "fts", "labels"):
+                self._db.execute(f"DELETE FROM {table}")
+            self._local_gen += 1
+
+    # -- reads ----------------------------------------------------------------------------
+    def count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT count(*) FROM docs").fetchone()[0]
+
+    def get(self, asset_id: str) -> IndexDoc | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM docs WHERE id = ?", (asset_id,)).fetchone()
+        return _doc(row) if row else None
+
+    def search(
+        self,
+        text: str,
+        vector: np.ndarray | None = None,
+        embedding_model: str | None = None,
+        filters: Filters | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> SearchPage:
+        fp = fingerprint(text, filters)
+        offset = decode_cursor(cursor, fp) if cursor else 0
+        terms = query_terms(text)
+        where, params = _filter_sql(filters)
+        ranked_query = bool(terms) or vector is not None
+        rankings: list[list[str]] = []
+        vector_ids: set[str] = set()
+        with self._lock:
+            if terms:
+                match = " OR ".join(f'"{t}"' for t in terms)  # quoted: never FTS syntax
+                rows = self._db.execute(
+                    f"SELECT d.id FROM fts JOIN docs d ON d.rowid = fts.rowid"
+                    f" WHERE fts MATCH ? AND {where} ORDER BY {_BM25} LIMIT ?",
+                    [match, *params, KEYWORD_CANDIDATES],
+                ).fetchall()
+                rankings.append([r[0] for r in rows])
+            if vector is not None and embedding_model:
+                ranked = self._nearest(vector, embedding_model, where, params, VECTOR_CANDIDATES)
+                rankings.append([i for i, _ in ranked])
+                vector_ids = {i for i, _ in ranked}
+            if ranked_query:
+                fused = rrf(rankings)
+                ordered = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+                total = len(ordered)
+            else:
+                # No query: the filtered library, newest first.
+                rows = self._db.execute(
+                    f"SELECT d.id FROM docs d WHERE {where} ORDER BY d.date DESC, d.id"
+                    f" LIMIT ? OFFSET ?",
+                    [*params, limit, offset],
+                ).fetchall()
+                ordered = [(r[0], 0.0) for r in rows]
+                total = self._db.execute(
+                    f"SELECT count(*) FROM docs d WHERE {where}", params
+                ).fetchone()[0]
+            page = ordered[offset : offset + limit] if ranked_query else ordered
+            docs = self._docs([i for i, _ in page])
+        hits = []
+        for doc_id, score in page:
+            doc = docs[doc_id]
+            matched = matched_fields(doc, terms)
+            if doc_id in vector_ids:
+                matched.append("embedding")
+            hits.append(_hit(doc, score, matched))
+        more = offset + limit < total
+        return SearchPage(hits, encode_cursor(offset + limit, fp) if more else None, total)
+
+    def similar(self, asset_id: str, limit: int = 10) -> list[SearchHit]:
+        doc = self.get(asset_id)
+        if doc is None or doc.vector is None or not doc.embedding_model:
+            return []
+        with self._lock:
+            ranked = self._nearest(doc.vector, doc.embedding_model, "1", [], limit + 1)
+            ranked = [(i, s) for i, s in ranked if i != asset_id][:limit]
+            docs = self._docs([i for i, _ in ranked])
+        return [_hit(docs[i], s, ["embedding"]) for i, s in ranked]
+
+    def _docs(self, ids: list[str]) -> dict[str, IndexDoc]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._db.execute(f"SELECT * FROM docs WHERE id IN ({marks})", ids).fetchall()
+        return {r["id"]: _doc(r) for r in rows}
+
+    def _nearest(
+        self, vector: np.ndarray, model: str, where: str, params: list, k: int
+    ) -> list[tuple[str, float]]:
+        rowids, ids, matrix = self._vectors(model)
+        if len(ids) == 0:
+            return []
+        q = normalise(vector)
+        if q.shape[0] != matrix.shape[1]:
+            return []  # a vector from another space cannot be compared
+        scores = matrix @ q
+        if where != "1":
+            allowed = np.array(
+                [
+                    r[0]
+                    for r in self._db.execute(f"SELECT d.rowid FROM docs d WHERE {where}", params)
+                ],
+                dtype=np.int64,
+            )
+            scores = np.where(np.isin(rowids, allowed), scores, -np.inf)
+        k = min(k, len(ids))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(str(ids[i]), float(scores[i])) for i in top if np.isfinite(scores[i])]
+
+    def _vectors(self, model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """All vectors of one model as a matrix, cached until anyone writes to the index."""
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        key = (version, self._local_gen, model)
+        if self._matrix_key != key or self._matrix is None:
+            rows = self._db.execute(
+                "SELECT rowid, id, vector FROM docs WHERE embedding_model = ?"
+                " AND vector IS NOT NULL",
+                (model,),
+            ).fetchall()
+            if rows:  # one name, one dimension; a stray row of another size is left out
+                rows = [r for r in rows if len(r[2]) == len(rows[0][2])]
+            rowids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            ids = np.array([r[1] for r in rows], dtype=object)
+            matrix = (
+                np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(len(rows), -1)
+                if rows
+                else np.zeros((0, 0), dtype=np.float32)
+            )
+            self._matrix, self._matrix_key = (rowids, ids, matrix), key
+        return self._matrix
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _filter_sql(filters: Filters | None) -> tuple[str, list]:
+    if filters is None:
+        return "1", []
+    clauses: list[str] = []
+    params: list = []
+    if filters.kind:
+        clauses.append("d.kind = ?")
+        params.append(filters.kind)
+    if filters.mime:
+        clauses.append("d.mime = ?")
+        params.append(filters.mime)
+    if filters.label:
+        clauses.append("d.rowid IN (SELECT rowid FROM labels WHERE label = ?)")
+        params.append(filters.label.lower())
+    if filters.has_faces is not None:
+        clauses.append("d.has_faces = ?")
+        params.append(int(filters.has_faces))
+    if filters.camera:
+        clauses.append("instr(lower(d.camera), ?) > 0")
+        params.append(filters.camera.lower())
+    if filters.date_from:
+        clauses.append("d.date >= ?")
+        params.append(filters.date_from)
+    if filters.date_to:
+        # A bare date covers its whole day: '2008-10-22' < '2008-10-22T…' < '2008-10-22~'.
+        clauses.append("d.date <= ?")
+        params.append(filters.date_to + ("~" if len(filters.date_to) == 10 else ""))
+    return (" AND ".join(clauses) or "1"), params
+
+
+def _doc(row: sqlite3.Row) -> IndexDoc:
+    blob = row["vector"]
+    return IndexDoc(
+        id=row["id"],
+        kind=row["kind"],
+        mime=row["mime"],
+        filename=row["filename"] or "",
+        labels=json.loads(row["labels"] or "[]"),
+        description=row["description"] or "",
+        ocr_text=row["ocr_text"] or "",
+        alt_text=row["alt_text"] or "",
+        metadata_text=row["metadata_text"] or "",
+        has_faces=bool(row["has_faces"]),
+        face_count=row["face_count"] or 0,
+        camera=row["camera"],
+        date=row["date"],
+        created_at=row["created_at"],
+        embedding_model=row["embedding_model"],
+        vector=None if blob is None else np.frombuffer(blob, dtype="<f4").astype(np.float32),
+    )
+
+
+def _hit(doc: IndexDoc, score: float, matched: list[str]) -> SearchHit:
+    return SearchHit(
+        id=doc.id,
+        score=round(score, 6),
+        matched=matched,
+        kind=doc.kind,
+        filename=doc.filename,
+        labels=doc.labels,
+        alt_text=doc.alt_text,
+    )
