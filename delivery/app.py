@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 
 from delivery import caching, faces, negotiate, source, thumbor, transform
 from delivery.manifests import ManifestCache
+from delivery.overload import RenderGate
 from delivery.params import RenderParams, parse
 from shared import imaging, signing
 from shared.errors import PicshaError, install_error_handlers
@@ -25,6 +26,9 @@ class Delivery:
         self.settings = settings
         self.store = store
         self.manifests = ManifestCache(store, settings.manifest_cache_seconds)
+        self.gate = RenderGate(
+            settings.render_concurrency, settings.render_queue, settings.render_queue_seconds
+        )
 
     def source_data(self, key: str) -> transform.Source:
         local = self.store.local_path(key)
@@ -107,24 +111,16 @@ def respond(
         return _redirect_to_stored(d, stored_key, headers)
 
     data = d.source_data(src.key)
-    boxes: list[transform.Box] = []
-    if params.g == "face":
-        known = faces.from_manifest(manifest)
-        boxes = known if known is not None else faces.detect(manifest, data, src)
-    job = transform.Job(
-        source=data,
-        src=src,
-        params=params,
-        geometry=geometry,
-        fmt=fmt,
-        extras=extras,
-        watermark=_watermark(d, manifest, params),
-        faces=boxes,
-    )
+    watermark = _watermark(d, manifest, params)
     try:
-        body = imaging.encode(
-            transform.render(job), fmt, params.q, transform.background_rgb(params)
-        )
+        with d.gate.slot():  # decoding is the expensive part: all of it inside the gate
+            boxes: list[transform.Box] = []
+            if params.g == "face":
+                known = faces.from_manifest(manifest)
+                boxes = known if known is not None else faces.detect(manifest, data, src)
+            job = transform.Job(data, src, params, geometry, fmt, extras, watermark, boxes)
+            image = transform.render(job)
+            body = imaging.encode(image, fmt, params.q, transform.background_rgb(params))
     except imaging.ImageDecodeError as exc:
         raise PicshaError(422, "render_failed", f"cannot render this asset: {exc}") from exc
     media_type = imaging.MIME_BY_FORMAT[fmt]

@@ -1,5 +1,6 @@
 """Configuration from `PICSHA_*` environment variables; embedded defaults need nothing."""
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -37,6 +38,10 @@ class Settings(BaseSettings):
     render_max_body_bytes: int = 4_500_000
     render_result_store: bool = False  # keep every render under renders/ for reuse
     manifest_cache_seconds: float = 10.0
+    # Concurrent renders (default: one per core) and how many may wait for a slot.
+    render_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 2)
+    render_queue: int = Field(default_factory=lambda: 2 * (os.cpu_count() or 2))
+    render_queue_seconds: float = 5.0
 
     optimized_side: int = 2048
     optimized_quality: int = 80
@@ -50,6 +55,9 @@ class Settings(BaseSettings):
     bedrock_embed_model: str = "amazon.titan-embed-image-v1"
     bedrock_text_model: str = "anthropic.claude-sonnet-4-6"
     bedrock_image_model: str = "amazon.titan-image-generator-v2:0"
+    # Wall-clock bound on one external conversion (LibreOffice, Ghostscript); the whole
+    # process tree is killed when it runs out and the asset fails `conversion_timeout`.
+    convert_timeout_seconds: float = 120.0
 
     @field_validator("api_keys", mode="before")
     @classmethod
