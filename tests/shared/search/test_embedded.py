@@ -204,7 +204,7 @@ def test_upsert_replaces_and_delete_removes(index):
 def test_similar_is_nearest_by_embedding_without_itself(index):
     index.upsert(IndexDoc(id="cat2", filename="b.jpg", embedding_model=MODEL, vector=vec(1, 0.2)))
     hits = index.similar("cat", limit=2)
-    assert [h.id for h in hits][0] == "cat2"
+    assert hits[0].id == "cat2"
     assert "cat" not in [h.id for h in hits]
     assert hits[0].score > hits[1].score
     assert index.similar("novector") == [] and index.similar("missing") == []
