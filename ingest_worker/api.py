@@ -5,16 +5,18 @@ from typing import Annotated
 from celery import Celery
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile as StarletteUploadFile
 
+from ingest_worker import upload
 from ingest_worker.auth import ensure_api_keys, require_api_key
 from ingest_worker.celery_app import INGEST_TASK, make_celery
 from shared.errors import PicshaError, install_error_handlers
 from shared.ids import is_valid_id, new_id
 from shared.keys import ASSETS_PREFIX, asset_prefix, original_key
+from shared.logging import TASK_HEADER, request_id_var
 from shared.manifest import Manifest, Source, load_manifest, save_manifest
+from shared.middleware import ObservabilityMiddleware
 from shared.settings import Settings, get_settings
-from shared.storage import HashingReader, ObjectStore, UploadTooLarge, open_store
+from shared.storage import ObjectStore, open_store
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)], tags=["assets"])
 
@@ -32,7 +34,8 @@ def _settings(request: Request) -> Settings:
 
 def _enqueue(request: Request, asset_id: str) -> None:
     celery: Celery = request.app.state.celery
-    celery.send_task(INGEST_TASK, args=[asset_id])
+    # The request id rides in the message headers, so the task's log lines carry it too.
+    celery.send_task(INGEST_TASK, args=[asset_id], headers={TASK_HEADER: request_id_var.get()})
 
 
 def _links(asset_id: str) -> dict[str, str]:
@@ -85,31 +88,26 @@ _UPLOAD_SCHEMA = {
 async def create_asset(request: Request) -> dict:
     """Upload a file (multipart `file`, optional `pre_render_sizes`); ingest runs async."""
     settings, store = _settings(request), _store(request)
-    # The form is parsed here, after the key and size checks, so an oversized or
-    # unauthenticated body is refused before any of it is read.
+    # The body is read here, after the key and size checks, so an oversized or
+    # unauthenticated body is refused before any of it is read; then streamed to storage.
     _check_declared_length(request, settings)
-    form = await request.form(max_files=1, max_fields=10)
-    file = form.get("file")
-    if not isinstance(file, StarletteUploadFile):
-        raise PicshaError(400, "missing_file", "multipart field 'file' is required")
-    pre_render_sizes = _form_bool(form.get("pre_render_sizes"))
     asset_id = new_id()
-    reader = HashingReader(file.file, limit=settings.max_upload_bytes)
     try:
-        await run_in_threadpool(store.put_fileobj, original_key(asset_id), reader, None)
-    except UploadTooLarge as exc:
+        got = await upload.receive(
+            request, store, original_key(asset_id), settings.max_upload_bytes, ("pre_render_sizes",)
+        )
+        pre_render_sizes = _form_bool(got.fields.get("pre_render_sizes"))
+    except BaseException:
         await run_in_threadpool(store.delete_prefix, asset_prefix(asset_id))
-        raise PicshaError(413, "upload_too_large", str(exc)) from exc
-    finally:
-        await form.close()
+        raise
     manifest = Manifest(
         id=asset_id,
         pre_render_sizes=pre_render_sizes,
         source=Source(
-            filename=file.filename or "upload",
-            size=reader.size,
-            sha256=reader.sha256,
-            declared_mime=file.content_type,
+            filename=got.filename,
+            size=got.size,
+            sha256=got.sha256,
+            declared_mime=got.content_type,
         ),
     )
     await run_in_threadpool(save_manifest, store, manifest)
@@ -180,6 +178,7 @@ def configure(app: FastAPI, settings: Settings, store: ObjectStore | None = None
 def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Picsha ingest API")
     install_error_handlers(app)
+    app.add_middleware(ObservabilityMiddleware)  # request id, access log, HTTP metrics
     configure(app, settings or get_settings())
 
     @app.get("/healthz", include_in_schema=False)

@@ -76,9 +76,24 @@ def test_too_large_upload_without_length_is_cut_off_while_streaming(settings):
     assert client.app.state.store.list_children("assets", None, 10) == []
 
 
-def test_missing_file_field_is_400(client):
-    r = client.post("/v1/assets", data={"pre_render_sizes": "true"}, headers=AUTH)
+def test_missing_file_field_is_400_and_not_multipart_is_415(client):
+    r = client.post("/v1/assets", files={"other": ("x", b"x")}, headers=AUTH)
     assert r.status_code == 400 and r.json()["error"]["code"] == "missing_file"
+    r = client.post("/v1/assets", data={"pre_render_sizes": "true"}, headers=AUTH)
+    assert r.status_code == 415 and r.json()["error"]["code"] == "unsupported_media_type"
+    assert client.app.state.store.list_children("assets", None, 10) == []
+
+
+def test_big_upload_streams_through_intact(client, settings):
+    import hashlib
+
+    data = bytes(range(256)) * 40_000  # 10 MB, many chunks through the pipe
+    r = _upload(client, data, "big.bin")
+    assert r.status_code == 202
+    m = client.get(f"/v1/assets/{r.json()['id']}", headers=AUTH).json()
+    assert m["source"]["size"] == len(data)
+    assert m["source"]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert client.app.state.store.get_bytes(original_key(m["id"])) == data
 
 
 def test_list_pages_with_a_cursor_in_stable_order(client):
