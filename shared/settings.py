@@ -43,6 +43,15 @@ class Settings(BaseSettings):
     render_queue: int = Field(default_factory=lambda: 2 * (os.cpu_count() or 2))
     render_queue_seconds: float = 5.0
 
+    # Reliability: the sweeper re-enqueues assets stuck this long, failing them as `stuck`
+    # after max_attempts runs; the broker redelivers an unacked job after the visibility
+    # timeout, which must stay above the task time limit.
+    stuck_after_seconds: int = 900
+    max_attempts: int = 3
+    sweep_interval_seconds: float = 60.0
+    broker_visibility_timeout: int = 3600
+    asset_lock_seconds: int = 30
+
     optimized_side: int = 2048
     optimized_quality: int = 80
     thumb_side: int = 150
