@@ -10,7 +10,7 @@ from functools import lru_cache
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ingest_worker.errors import StageError, TransientError
-from ingest_worker.stages import metadata, render, sniff
+from ingest_worker.stages import derivatives, metadata, sniff
 from shared.keys import original_key
 from shared.manifest import AssetError, Manifest, load_manifest, save_manifest
 from shared.settings import Settings, get_settings
@@ -60,7 +60,7 @@ def process(asset_id: str, settings: Settings | None = None, store: ObjectStore 
 
 def _run_stages(manifest: Manifest, path, settings: Settings, store: ObjectStore) -> None:
     warnings: list[str] = []
-    sniffed = sniff.sniff(path)
+    sniffed = sniff.sniff(path, manifest.source.filename)
     manifest.source.mime = sniffed.mime
     manifest.kind = sniffed.kind
 
@@ -68,10 +68,8 @@ def _run_stages(manifest: Manifest, path, settings: Settings, store: ObjectStore
     manifest.metadata = meta
     if warning:
         warnings.append(warning)
+    manifest.source.mime = metadata.refine_mime(sniffed.mime, tags)
 
-    info, header = render.inspect(path, settings, metadata.icc_description(tags))
-    manifest.image = info
-    manifest.derivatives = render.make_samples(
-        manifest.id, path, header, settings, store, manifest.pre_render_sizes
-    )
+    # sample images (+ proxy, or document.pdf + poster) and placeholders
+    derivatives.build(manifest, path, sniffed, tags, settings, store)
     manifest.warnings = warnings

@@ -134,6 +134,34 @@ def web_ready(image: pyvips.Image) -> pyvips.Image:
     return image
 
 
+def to_srgb(image: pyvips.Image) -> pyvips.Image:
+    """Full-size colour management: embedded ICC (or libvips' CMYK default) to 8-bit sRGB.
+
+    For proxies, where the whole frame is converted once; 16-bit, Lab and grey sources end
+    as 8-bit sRGB or grey, alpha kept.
+    """
+    fields = set(image.get_fields())
+    if "icc-profile-data" in fields or image.interpretation == "cmyk":
+        try:
+            image = image.icc_transform("srgb", embedded=True, input_profile="cmyk")
+        except pyvips.Error:
+            # A broken or unusual profile: fall back to libvips' own colour conversion.
+            image = image.copy()
+            image.remove("icc-profile-data")
+    return web_ready(image)
+
+
+def save_jpeg(image: pyvips.Image, path: Path, quality: int) -> None:
+    """Write a baseline sRGB JPEG (alpha flattened on white), metadata stripped."""
+    image = web_ready(image)
+    if image.hasalpha():
+        image = image.flatten(background=[255, 255, 255])
+    try:
+        image.jpegsave(str(path), Q=quality, optimize_coding=True, **_KEEP_NONE)
+    except pyvips.Error as exc:
+        raise ImageDecodeError(_reason(exc)) from exc
+
+
 def encode(
     image: pyvips.Image,
     fmt: OutputFormat,

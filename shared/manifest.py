@@ -59,6 +59,8 @@ class Metadata(_Model):
     lens: str | None = None
     taken_at: str | None = None
     gps: dict[str, float] | None = None
+    pages: int | None = None  # documents, multi-page TIFF/PDF, as the file states it
+    duration: float | None = None  # seconds: animations, image sequences
     exif: dict[str, Any] = Field(default_factory=dict)
     iptc: dict[str, Any] = Field(default_factory=dict)
     xmp: dict[str, Any] = Field(default_factory=dict)

@@ -1,6 +1,7 @@
 """Stage 2: metadata from the persistent ExifTool, normalised into the manifest."""
 
 import logging
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,21 +30,48 @@ def _first(tags: dict[str, Any], *names: str) -> Any:
     return None
 
 
+_TRAILING_OFFSET = re.compile(r"(Z|[+-]\d{2}:\d{2})$")
+
+
 def _taken_at(tags: dict[str, Any]) -> str | None:
-    """ISO 8601; timezone-aware when the file records an offset (OffsetTime*, or GPS UTC)."""
-    raw = _first(tags, "EXIF:DateTimeOriginal", "EXIF:CreateDate", "XMP:DateCreated")
+    """ISO 8601; timezone-aware when the file records an offset: OffsetTime* next to EXIF
+    times, or one written into the value itself (XMP, PDF, QuickTime)."""
+    raw = _first(
+        tags,
+        "EXIF:DateTimeOriginal",
+        "EXIF:CreateDate",
+        "XMP:DateTimeOriginal",
+        "XMP:DateCreated",
+        "XMP:CreateDate",
+        "QuickTime:CreateDate",
+        "PDF:CreateDate",
+    )
     if not isinstance(raw, str):
         return None
-    offset = _first(tags, "EXIF:OffsetTimeOriginal", "EXIF:OffsetTime")
-    text = raw[:19]
     try:
-        moment = datetime.strptime(text, "%Y:%m:%d %H:%M:%S")
+        moment = datetime.strptime(raw[:19], "%Y:%m:%d %H:%M:%S")
     except ValueError:
         return None
+    if moment.year < 1900:  # 0000:00:00 placeholders some cameras write
+        return None
     iso = moment.isoformat()
-    if isinstance(offset, str) and len(offset) == 6 and offset[0] in "+-":
+    stated = _TRAILING_OFFSET.search(raw[19:].strip())
+    offset = _first(tags, "EXIF:OffsetTimeOriginal", "EXIF:OffsetTime")
+    if stated:
+        iso += "+00:00" if stated.group(1) == "Z" else stated.group(1)
+    elif isinstance(offset, str) and len(offset) == 6 and offset[0] in "+-":
         iso += offset
     return iso
+
+
+def _pages(tags: dict[str, Any]) -> int | None:
+    value = _first(tags, "PDF:PageCount", "XMP:NPages", "FlashPix:Pages", "EXIF:PageCount")
+    return int(value) if isinstance(value, int | float) and value > 0 else None
+
+
+def _duration(tags: dict[str, Any]) -> float | None:
+    value = _first(tags, "Composite:Duration", "QuickTime:Duration", "GIF:Duration")
+    return round(float(value), 3) if isinstance(value, int | float) and value > 0 else None
 
 
 def _gps(tags: dict[str, Any]) -> dict[str, float] | None:
@@ -76,6 +104,8 @@ def normalise(tags: dict[str, Any]) -> Metadata:
         lens=str(lens) if lens is not None else None,
         taken_at=_taken_at(tags),
         gps=_gps(tags),
+        pages=_pages(tags),
+        duration=_duration(tags),
         **groups,
     )
 
@@ -83,6 +113,14 @@ def normalise(tags: dict[str, Any]) -> Metadata:
 def icc_description(tags: dict[str, Any]) -> str | None:
     value = _first(tags, "ICC_Profile:ProfileDescription")
     return str(value) if value is not None else None
+
+
+def refine_mime(sniffed: str, tags: dict[str, Any]) -> str:
+    """A camera RAW that libmagic could only call TIFF/unknown gets ExifTool's exact type."""
+    stated = _first(tags, "File:MIMEType")
+    if sniffed == "image/x-raw" and isinstance(stated, str) and stated.startswith("image/x-"):
+        return stated
+    return sniffed
 
 
 def extract(path: Path) -> tuple[Metadata | None, dict[str, Any], str | None]:

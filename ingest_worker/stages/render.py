@@ -1,6 +1,11 @@
-"""Stage 3: check the pixels decode, then make the web samples (one decode for both)."""
+"""Stage 3: check the pixels decode, then make the web samples (one decode for both).
+
+For complex formats the samples are made from the proxy (proxy.py), not the original.
+"""
 
 from pathlib import Path
+
+import pyvips
 
 from ingest_worker.errors import StageError
 from shared import imaging
@@ -41,8 +46,11 @@ def make_samples(
     settings: Settings,
     store: ObjectStore,
     pre_render_sizes: bool,
-) -> dict[str, DerivativeInfo]:
-    """Decode once at the largest size needed, then derive the smaller sample from memory."""
+) -> tuple[dict[str, DerivativeInfo], pyvips.Image]:
+    """Decode once at the largest size needed, then derive the smaller sample from memory.
+
+    Also returns that decoded image (sRGB, in memory) for placeholders.
+    """
     side = settings.optimized_side if pre_render_sizes else CHECK_SIDE
     to_srgb = header.has_icc or header.interpretation == "cmyk"
     try:
@@ -51,10 +59,11 @@ def make_samples(
     except imaging.ImageDecodeError as exc:
         raise StageError(STAGE, "decode_error", f"cannot decode the image: {exc}") from exc
     if not pre_render_sizes:
-        return {}
+        return {}, base
+    side = settings.thumb_side
     samples = {
         "optimized": (base, settings.optimized_quality),
-        "thumb": (base.thumbnail_image(settings.thumb_side, height=settings.thumb_side), 75),
+        "thumb": (base.thumbnail_image(side, height=side, size="down"), 75),
     }
     out: dict[str, DerivativeInfo] = {}
     for name, (image, quality) in samples.items():
@@ -62,4 +71,4 @@ def make_samples(
         key = derivative_key(asset_id, name)
         store.put_bytes(key, data, "image/webp")
         out[name] = DerivativeInfo(key=key, width=image.width, height=image.height, bytes=len(data))
-    return out
+    return out, base

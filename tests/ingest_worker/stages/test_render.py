@@ -9,7 +9,7 @@ def test_samples_are_webp_of_the_right_size_and_orientation(tmp_path, settings, 
     path = make_jpeg(tmp_path / "big.jpg", 3000, 4000, orientation=8)
     info, header = render.inspect(path, settings, None)
     assert (info.width, info.height, info.orientation) == (4000, 3000, 8)
-    out = render.make_samples("a" * 21, path, header, settings, store, pre_render_sizes=True)
+    out, _ = render.make_samples("a" * 21, path, header, settings, store, pre_render_sizes=True)
     opt = load(store.get_bytes(out["optimized"].key))
     thumb = load(store.get_bytes(out["thumb"].key))
     assert store.get_bytes(out["optimized"].key)[8:12] == b"WEBP"
@@ -21,8 +21,8 @@ def test_samples_are_webp_of_the_right_size_and_orientation(tmp_path, settings, 
 def test_no_upscaling_and_no_samples_unless_asked(tmp_path, settings, store):
     path = make_jpeg(tmp_path / "small.jpg", 300, 200)
     _, header = render.inspect(path, settings, None)
-    assert render.make_samples("b" * 21, path, header, settings, store, False) == {}
-    out = render.make_samples("b" * 21, path, header, settings, store, True)
+    assert render.make_samples("b" * 21, path, header, settings, store, False)[0] == {}
+    out, _ = render.make_samples("b" * 21, path, header, settings, store, True)
     assert (out["optimized"].width, out["optimized"].height) == (300, 200)
 
 

@@ -1,0 +1,96 @@
+"""Which derivatives an asset gets, by family, and the one image they all come from.
+
+web images: samples from the original · complex images and vectors: proxy.jpg, then
+samples from it · documents: document.pdf (unless a PDF was uploaded) + poster.jpg, then
+samples from the poster. Placeholders come from the samples' decode in every case.
+"""
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ingest_worker.errors import StageError
+from ingest_worker.stages import documents, metadata, placeholders, proxy, render
+from ingest_worker.stages.sniff import Sniffed
+from shared import imaging
+from shared.keys import Derivative, derivative_key
+from shared.manifest import DerivativeInfo, ImageInfo, Manifest
+from shared.settings import Settings
+from shared.storage import ObjectStore
+
+
+def build(
+    manifest: Manifest,
+    path: Path,
+    sniffed: Sniffed,
+    tags: dict[str, Any],
+    settings: Settings,
+    store: ObjectStore,
+) -> None:
+    """Write the derivatives' objects; fill manifest.image, .derivatives, .placeholders."""
+    _refuse_declared_bomb(tags, settings)
+    icc = metadata.icc_description(tags)
+    out: dict[str, DerivativeInfo] = {}
+    with tempfile.TemporaryDirectory(prefix="picsha-ingest-") as tmp:
+        workdir = Path(tmp)
+        if sniffed.family == "web":
+            manifest.image, header = render.inspect(path, settings, icc)
+            visual = path
+        elif sniffed.kind == "document":
+            doc = documents.render(sniffed, path, workdir, settings)
+            if doc.pdf is not None:
+                out["document"] = _put(store, manifest.id, "document", doc.pdf, None)
+            out["poster"] = _put(store, manifest.id, "poster", doc.poster, doc)
+            manifest.image = ImageInfo(width=doc.width, height=doc.height, pages=doc.pages)
+            visual = doc.poster
+        else:
+            made = proxy.make(sniffed, path, workdir, settings)
+            out["proxy"] = _put(store, manifest.id, "proxy", made.path, made)
+            manifest.image = ImageInfo(
+                width=made.width,
+                height=made.height,
+                orientation=made.orientation,
+                has_alpha=made.has_alpha,
+                pages=made.pages,
+                animated=made.animated,
+                icc=icc or ("embedded" if made.has_icc else None),
+            )
+            visual = made.path
+        if visual != path:  # our own sRGB JPEG: its header is cheap and trusted
+            header = imaging.probe(visual, settings.max_source_pixels)
+        samples, base = render.make_samples(
+            manifest.id, visual, header, settings, store, manifest.pre_render_sizes
+        )
+        out.update(samples)
+        manifest.placeholders = placeholders.compute(base)
+    manifest.derivatives = out
+
+
+def _refuse_declared_bomb(tags: dict[str, Any], settings: Settings) -> None:
+    """Second guard, before any decoder runs: the size ExifTool read from the header.
+
+    Catches bombs whose own decoder would only fail vaguely (libheif's "security limit").
+    """
+    width, height = tags.get("File:ImageWidth"), tags.get("File:ImageHeight")
+    size = tags.get("Composite:ImageSize")
+    if not isinstance(width, int) and isinstance(size, str) and size.count(" ") == 1:
+        width, height = (int(float(v)) for v in size.split())
+    limit = settings.max_source_pixels
+    if isinstance(width, int) and isinstance(height, int) and width * height > limit:
+        raise StageError(
+            render.STAGE, "too_many_pixels", str(imaging.TooManyPixels(width, height, limit))
+        )
+
+
+def _put(
+    store: ObjectStore, asset_id: str, name: Derivative, local: Path, size: object
+) -> DerivativeInfo:
+    key = derivative_key(asset_id, name)
+    content_type = "application/pdf" if name == "document" else "image/jpeg"
+    store.put_file(key, local, content_type)
+    return DerivativeInfo(
+        key=key,
+        width=getattr(size, "width", None),
+        height=getattr(size, "height", None),
+        bytes=local.stat().st_size,
+    )

@@ -1,0 +1,173 @@
+"""Stage 3a: `proxy.jpg`, a full-size sRGB JPEG for formats browsers cannot show.
+
+HEIC/HEIF/AVIF/TIFF/JPEG 2000/JPEG XL/PDF-based Illustrator through libvips, PSD/PSB
+through libvips' ImageMagick loader (the flattened composite), camera RAW through LibRaw
+(rawpy), EPS/PS through Ghostscript in a bounded subprocess, SVG through librsvg with
+nothing fetched. Every path: pixel limit checked from the header first, EXIF orientation
+applied, colour-managed to 8-bit sRGB, alpha flattened on white, JPEG at PROXY_QUALITY.
+The web samples and delivery then read the proxy, never the original again.
+"""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyvips
+
+from ingest_worker.errors import StageError
+from ingest_worker.stages import external, svg_safety
+from ingest_worker.stages.sniff import Sniffed
+from shared import imaging
+from shared.settings import Settings
+
+STAGE = "render"
+PROXY_QUALITY = 92
+# Vectors have no pixel size: rasterise so the long side is at least this (never above the
+# pixel limit), enough for a sharp 2048 px optimized sample.
+VECTOR_LONG_SIDE = 2048
+_BBOX = re.compile(rb"%%BoundingBox:\s*(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)")
+
+
+@dataclass(frozen=True)
+class Proxy:
+    path: Path
+    width: int  # upright, as displayed
+    height: int
+    orientation: int  # the tag the original carried (already applied to the proxy)
+    pages: int
+    animated: bool
+    has_alpha: bool
+    has_icc: bool
+
+
+def make(sniffed: Sniffed, path: Path, workdir: Path, settings: Settings) -> Proxy:
+    """Decode the original once at full size and write `workdir/proxy.jpg`."""
+    out = workdir / "proxy.jpg"
+    decode = _DECODERS[sniffed.family]
+    try:
+        image, facts = decode(path, workdir, settings)
+        imaging.save_jpeg(imaging.to_srgb(image), out, PROXY_QUALITY)
+    except imaging.TooManyPixels as exc:
+        raise StageError(STAGE, "too_many_pixels", str(exc)) from exc
+    except (imaging.ImageDecodeError, pyvips.Error) as exc:
+        reason = imaging._reason(exc) if isinstance(exc, pyvips.Error) else str(exc)
+        raise StageError(STAGE, "decode_error", f"cannot decode the image: {reason}") from exc
+    written = pyvips.Image.new_from_file(str(out))
+    return Proxy(path=out, width=written.width, height=written.height, **facts)
+
+
+def _check_pixels(width: int, height: int, settings: Settings) -> None:
+    if width * height > settings.max_source_pixels:
+        raise imaging.TooManyPixels(width, height, settings.max_source_pixels)
+
+
+def _facts(image: pyvips.Image, orientation: int = 1, pages: int | None = None) -> dict:
+    fields = set(image.get_fields())
+    n_pages = pages or (image.get("n-pages") if "n-pages" in fields else 1)
+    return {
+        "orientation": orientation,
+        "pages": n_pages,
+        "animated": False,
+        "has_alpha": image.hasalpha(),
+        "has_icc": "icc-profile-data" in fields,
+    }
+
+
+def _open(path: Path, **options) -> pyvips.Image:
+    try:
+        return pyvips.Image.new_from_file(str(path), **options)
+    except pyvips.Error as exc:
+        raise imaging.ImageDecodeError(imaging._reason(exc)) from exc
+
+
+def _vips(path: Path, _workdir: Path, settings: Settings) -> tuple[pyvips.Image, dict]:
+    """HEIF (primary image), AVIF, TIFF (first page), JP2, JXL, PDF-based AI (first page)."""
+    image = _open(path)  # header only: libvips decodes lazily
+    if image.get("vips-loader").startswith("pdfload"):
+        return _pdf_page(path, image, settings)
+    page_height = image.get("page-height") if "page-height" in image.get_fields() else None
+    _check_pixels(image.width, page_height or image.height, settings)
+    if page_height and page_height != image.height:
+        image = _open(path, page=0, n=1)
+    orientation = image.get("orientation") if "orientation" in image.get_fields() else 1
+    facts = _facts(image, orientation)
+    return image.autorot(), facts
+
+
+def _pdf_page(path: Path, header: pyvips.Image, settings: Settings) -> tuple[pyvips.Image, dict]:
+    scale = max(1.0, min(8.0, VECTOR_LONG_SIDE / max(header.width, header.height, 1)))
+    _check_pixels(round(header.width * scale), round(header.height * scale), settings)
+    image = _open(path, page=0, scale=scale)
+    return image, _facts(image, pages=header.get("n-pages"))
+
+
+def _psd(path: Path, _workdir: Path, settings: Settings) -> tuple[pyvips.Image, dict]:
+    """Photoshop's merged composite: ImageMagick lists it first in a PSD/PSB."""
+    image = _open(path, page=0, n=1)
+    _check_pixels(image.width, image.height, settings)
+    return image, _facts(image, pages=1)
+
+
+def _svg(path: Path, _workdir: Path, settings: Settings) -> tuple[pyvips.Image, dict]:
+    data = svg_safety.read_checked(path)  # refuses entities/DTDs; raises StageError
+    # From a buffer librsvg has no base URL, so it resolves no external href (file or net).
+    try:
+        header = pyvips.Image.svgload_buffer(data)
+    except pyvips.Error as exc:
+        raise imaging.ImageDecodeError(imaging._reason(exc)) from exc
+    _check_pixels(header.width, header.height, settings)
+    # Up to VECTOR_LONG_SIDE, never past the pixel limit, never below the declared size.
+    room = (settings.max_source_pixels / max(header.width * header.height, 1)) ** 0.5
+    scale = max(1.0, min(VECTOR_LONG_SIDE / max(header.width, header.height, 1), room))
+    image = pyvips.Image.svgload_buffer(data, scale=scale)
+    return image, _facts(image, pages=1)
+
+
+def _postscript(path: Path, workdir: Path, settings: Settings) -> tuple[pyvips.Image, dict]:
+    """EPS/PS through Ghostscript with -dSAFER: no file, device or pipe operators."""
+    with open(path, "rb") as f:
+        head = f.read(256 * 1024)
+    box = _BBOX.search(head)
+    width_pt, height_pt = 612.0, 792.0  # US Letter when the file states no bounding box
+    if box:
+        x0, y0, x1, y1 = (float(v) for v in box.groups())
+        width_pt, height_pt = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
+    dpi = max(72.0, min(600.0, 72.0 * VECTOR_LONG_SIDE / max(width_pt, height_pt)))
+    _check_pixels(round(width_pt * dpi / 72), round(height_pt * dpi / 72), settings)
+    out = workdir / "ghostscript.png"
+    args = [
+        "gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-dNOPROMPT", "-dEPSCrop",
+        "-dFirstPage=1", "-dLastPage=1", "-dTextAlphaBits=4", "-dGraphicsAlphaBits=4",
+        "-sDEVICE=png16m", f"-r{dpi:.2f}", f"-sOutputFile={out}", "--", str(path),
+    ]  # fmt: skip
+    try:
+        result = external.run(args, settings.convert_timeout_seconds, cwd=workdir)
+    except external.ConverterTimeout as exc:
+        raise StageError(STAGE, "conversion_timeout", str(exc)) from exc
+    text = (result.stdout + result.stderr).strip()
+    if "invalidfileaccess" in text or "undefinedfilename" in text:
+        raise StageError(
+            STAGE,
+            "forbidden_operation",
+            "the PostScript tried to read or write files, which is refused (Ghostscript -dSAFER)",
+        )
+    if result.returncode != 0 or not out.exists():
+        last = text.splitlines()[-1] if text else f"exit status {result.returncode}"
+        raise imaging.ImageDecodeError(f"Ghostscript: {last}")
+    image = _open(out)
+    return image, _facts(image, pages=1)
+
+
+def _raw(path: Path, _workdir: Path, settings: Settings) -> tuple[pyvips.Image, dict]:
+    from ingest_worker.stages import raw  # rawpy + numpy only for RAW files
+
+    return raw.decode(path, settings.max_source_pixels)
+
+
+_DECODERS = {
+    "vips": _vips,
+    "psd": _psd,
+    "svg": _svg,
+    "postscript": _postscript,
+    "raw": _raw,
+}
