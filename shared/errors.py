@@ -1,5 +1,6 @@
 """One error type and one JSON error shape for every HTTP surface: {error: {code, message}}."""
 
+import errno
 import logging
 
 from fastapi import FastAPI, Request
@@ -41,6 +42,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException):
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail), exc.headers)
+
+    @app.exception_handler(OSError)
+    async def _os(request: Request, exc: OSError):
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            # Disk or quota full: the client may retry later; nothing was kept half-written.
+            return error_response(
+                507, "insufficient_storage", "storage is full; retry later", {"Retry-After": "60"}
+            )
+        log.exception("unhandled OS error on %s", request.url.path)
+        return error_response(500, "internal_error", "internal error")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
