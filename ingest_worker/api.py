@@ -6,13 +6,12 @@ from celery import Celery
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from ingest_worker import upload
+from ingest_worker import search_api, upload
 from ingest_worker.auth import ensure_api_keys, require_api_key
 from ingest_worker.celery_app import INGEST_TASK, make_celery
 from shared.errors import PicshaError, install_error_handlers
 from shared.ids import is_valid_id, new_id
 from shared.keys import ASSETS_PREFIX, asset_prefix, original_key
-from shared.logging import TASK_HEADER, request_id_var
 from shared.manifest import Manifest, Source, load_manifest, save_manifest
 from shared.middleware import ObservabilityMiddleware
 from shared.settings import Settings, get_settings
@@ -34,8 +33,7 @@ def _settings(request: Request) -> Settings:
 
 def _enqueue(request: Request, asset_id: str) -> None:
     celery: Celery = request.app.state.celery
-    # The request id rides in the message headers, so the task's log lines carry it too.
-    celery.send_task(INGEST_TASK, args=[asset_id], headers={TASK_HEADER: request_id_var.get()})
+    celery.send_task(INGEST_TASK, args=[asset_id])
 
 
 def _links(asset_id: str) -> dict[str, str]:
@@ -96,21 +94,21 @@ async def create_asset(request: Request) -> dict:
         got = await upload.receive(
             request, store, original_key(asset_id), settings.max_upload_bytes, ("pre_render_sizes",)
         )
-        pre_render_sizes = _form_bool(got.fields.get("pre_render_sizes"))
+        manifest = Manifest(
+            id=asset_id,
+            pre_render_sizes=_form_bool(got.fields.get("pre_render_sizes")),
+            source=Source(
+                filename=got.filename,
+                size=got.size,
+                sha256=got.sha256,
+                declared_mime=got.content_type,
+            ),
+        )
+        await run_in_threadpool(save_manifest, store, manifest)
     except BaseException:
+        # Nothing half-stored stays behind: no original without a manifest, or vice versa.
         await run_in_threadpool(store.delete_prefix, asset_prefix(asset_id))
         raise
-    manifest = Manifest(
-        id=asset_id,
-        pre_render_sizes=pre_render_sizes,
-        source=Source(
-            filename=got.filename,
-            size=got.size,
-            sha256=got.sha256,
-            declared_mime=got.content_type,
-        ),
-    )
-    await run_in_threadpool(save_manifest, store, manifest)
     _enqueue(request, asset_id)
     return {"id": asset_id, "status": manifest.status, "links": _links(asset_id)}
 
@@ -152,6 +150,7 @@ def delete_asset(asset_id: str, request: Request) -> Response:
     store = _store(request)
     _get_manifest(store, asset_id)
     store.delete_prefix(asset_prefix(asset_id))
+    search_api.forget(request, asset_id)
     return Response(status_code=204)
 
 
@@ -173,6 +172,7 @@ def configure(app: FastAPI, settings: Settings, store: ObjectStore | None = None
     app.state.store = store or open_store(settings)
     app.state.celery = make_celery(settings)
     app.include_router(router)
+    app.include_router(search_api.router)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
