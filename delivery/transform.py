@@ -63,6 +63,14 @@ class Job:
 
 def target_geometry(params: RenderParams, src: RenderSource, settings: Settings) -> Geometry:
     """Requested box in output pixels (dpr applied), checked against the output limits."""
+    if src.width * src.height > settings.max_source_pixels:
+        # Ingest refuses such sources; this guards manifests written by older versions.
+        raise PicshaError(
+            413,
+            "limit_exceeded",
+            f"source {src.width}x{src.height} exceeds "
+            f"max_source_pixels={settings.max_source_pixels}",
+        )
     w = round(params.wd * params.dpr) if params.wd else None
     h = round(params.ht * params.dpr) if params.ht else None
     for name, value in (("width", w), ("height", h)):

@@ -148,7 +148,7 @@ def test_missing_not_ready_and_failed_assets(client, ingest, tmp_path):
     queued = ingest(make_jpeg(tmp_path / "q.jpg", 10, 10).read_bytes(), process=False)
     r = client.get(f"/render/{queued.id}?wd=10")
     assert r.status_code == 409 and r.json()["error"]["code"] == "asset_not_ready"
-    failed = ingest(b"not an image at all")
+    failed = ingest(b"")  # zero bytes: failed with empty_file
     r = client.get(f"/render/{failed.id}?wd=10")
     assert r.status_code == 422 and r.json()["error"]["code"] == "asset_failed"
 
@@ -186,3 +186,14 @@ def test_signed_urls_are_enforced_when_a_key_is_set(settings, store, photo):
     tampered = signed.replace("wd=100", "wd=101")
     r = client.get(tampered)
     assert r.status_code == 403 and r.json()["error"]["code"] == "bad_signature"
+
+
+def test_source_pixel_limit_applies_to_rendering_too(settings, store, photo):
+    from fastapi.testclient import TestClient
+
+    from delivery.app import create_app
+
+    settings.max_source_pixels = 1000
+    r = TestClient(create_app(settings, store)).get(f"/render/{photo.id}?wd=10")
+    assert r.status_code == 413
+    assert "max_source_pixels" in r.json()["error"]["message"]

@@ -119,7 +119,7 @@ def test_watermark_refusals(client, quadrants, ingest):
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_watermark"
     r = client.get(f"/render/{quadrants.id}?wd=10&wm={'b' * 21}")
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_watermark"
-    failed = ingest(b"not an image")
+    failed = ingest(b"")
     r = client.get(f"/render/{quadrants.id}?wd=10&wm={failed.id}")
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_watermark"
     r = client.get(f"/render/{quadrants.id}?wd=10&wm=../../x")
