@@ -6,6 +6,9 @@ from shared.settings import Settings, get_settings
 
 INGEST_QUEUE = "ingest"
 INGEST_TASK = "ingest_worker.tasks.ingest_asset"
+# AI analysis has its own queue so slow model calls never hold up ingest (issue 5).
+ANALYSIS_QUEUE = "analysis"
+ANALYSIS_TASK = "ingest_worker.tasks.analyze_asset"
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -30,6 +33,7 @@ def make_celery(settings: Settings) -> Celery:
         app.conf.broker_transport_options = {"visibility_timeout": 3600}
     app.conf.update(
         task_default_queue=INGEST_QUEUE,
+        task_routes={ANALYSIS_TASK: {"queue": ANALYSIS_QUEUE}},
         task_acks_late=True,  # a worker killed mid-job leaves the message for another
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,

@@ -1,8 +1,10 @@
 """Celery tasks: thin wrappers; the work is in `pipeline`, so it runs the same anywhere."""
 
 from ingest_worker import pipeline
-from ingest_worker.celery_app import INGEST_TASK, app
+from ingest_worker.celery_app import ANALYSIS_TASK, INGEST_TASK, app
 from ingest_worker.errors import TransientError
+from ingest_worker.stages import analysis, index
+from shared.ai import TransientProviderError
 
 
 @app.task(
@@ -15,4 +17,24 @@ from ingest_worker.errors import TransientError
 )
 def ingest_asset(asset_id: str) -> str | None:
     manifest = pipeline.process(asset_id)
+    if manifest is not None:
+        index.safe_index(manifest)  # searchable by name and metadata at once
+        if manifest.status == "ready":
+            analyze_asset.delay(asset_id)  # routed to the analysis queue
     return manifest.status if manifest else None
+
+
+@app.task(
+    name=ANALYSIS_TASK,
+    autoretry_for=(TransientProviderError, TransientError),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=6,
+)
+def analyze_asset(asset_id: str) -> str | None:
+    """A provider error fails only the analysis (recorded in the manifest), never the asset."""
+    manifest = analysis.run(asset_id)
+    if manifest is not None:
+        index.safe_index(manifest)
+    return (manifest.analysis or {}).get("status") if manifest else None

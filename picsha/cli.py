@@ -61,5 +61,63 @@ def version() -> None:
     typer.echo(f"picsha 0.1.0 (libvips {vips})")
 
 
+@app.command()
+def reindex(
+    data_dir: Annotated[
+        Path | None, typer.Option(help="data folder (default: PICSHA_DATA_DIR or ./picsha-data)")
+    ] = None,
+) -> None:
+    """Rebuild the search index from the asset manifests alone."""
+    from ingest_worker.stages.index import reindex as rebuild
+    from shared.search import open_index
+    from shared.settings import Settings
+    from shared.storage import open_store
+
+    settings = Settings(data_dir=data_dir) if data_dir else Settings()
+    index = open_index(settings)
+    indexed, seen = rebuild(open_store(settings), index)
+    index.close()
+    typer.echo(f"indexed {indexed} ready assets of {seen} ({settings.search} index)")
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="words, or a description of what you look for")],
+    limit: Annotated[int, typer.Option(min=1, max=100, help="how many results")] = 20,
+    kind: Annotated[str | None, typer.Option(help="image, complex_image, vector, document")] = None,
+    label: Annotated[str | None, typer.Option(help="only assets with this label")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="data folder (default: PICSHA_DATA_DIR or ./picsha-data)")
+    ] = None,
+) -> None:
+    """Search the index (keywords + embeddings) and print a table of results."""
+    from rich.console import Console as RichConsole
+    from rich.table import Table as RichTable
+
+    from shared.ai import ProviderError, ProviderUnavailable, open_provider
+    from shared.search import Filters, open_index
+    from shared.settings import Settings
+
+    settings = Settings(data_dir=data_dir) if data_dir else Settings()
+    vector = model = None
+    try:
+        embedding = open_provider(settings).embed_query(query) if query.strip() else None
+        if embedding is not None:
+            vector, model = embedding.vector, embedding.model
+    except (ProviderUnavailable, ProviderError) as exc:
+        typer.echo(f"keyword search only: {exc}", err=True)
+    index = open_index(settings)
+    page = index.search(query, vector, model, Filters(kind=kind, label=label), limit)
+    index.close()
+    table = RichTable(title=f"{page.total} results for {query!r}", title_justify="left")
+    table.add_column("id", no_wrap=True, min_width=21)  # copy-pasteable in one piece
+    for column in ("score", "file", "labels", "matched"):
+        table.add_column(column, overflow="fold")
+    for hit in page.hits:
+        labels = ", ".join(lb.split(",")[0] for lb in hit.labels[:3])
+        table.add_row(hit.id, f"{hit.score:.4f}", hit.filename, labels, " ".join(hit.matched))
+    RichConsole().print(table)
+
+
 if __name__ == "__main__":
     app()

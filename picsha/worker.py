@@ -29,7 +29,8 @@ def start_worker(settings: Settings, concurrency: int, loglevel: str = "INFO") -
         "--without-mingle",
         "--without-heartbeat",
         "-Q",
-        "ingest",
+        "ingest,analysis",  # analysis: AI models on their own queue (issue 5)
+        "--beat",  # embedded beat runs the stuck-asset sweeper every sweep_interval_seconds
     ]
     return subprocess.Popen(cmd, env=worker_env(settings))
 

@@ -22,3 +22,19 @@ def text_jpeg(text: str, dpi: int = 200) -> bytes:
     page = ink.bandjoin([ink, ink]).copy(interpretation="srgb")
     page = page.embed(40, 40, mask.width + 80, mask.height + 80, background=[255, 255, 255])
     return page.jpegsave_buffer(Q=92)
+
+
+_provider = None
+
+
+def local_provider_once():
+    """The local provider with its models loaded once per test session (skip without `ai`)."""
+    global _provider
+    pytest.importorskip("torch", reason='the `ai` extra is not installed (pip install ".[ai]")')
+    if _provider is None:
+        from shared.ai.local.provider import LocalProvider
+
+        provider = LocalProvider()
+        provider.check()
+        _provider = provider
+    return _provider

@@ -2,12 +2,9 @@
 
 import pytest
 
+from tests.helpers_ai import local_provider_once
+
 
 @pytest.fixture(scope="session")
 def local_provider():
-    pytest.importorskip("torch", reason='the `ai` extra is not installed (pip install ".[ai]")')
-    from shared.ai.local.provider import LocalProvider
-
-    provider = LocalProvider()
-    provider.check()
-    return provider
+    return local_provider_once()

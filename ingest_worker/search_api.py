@@ -1,0 +1,261 @@
+"""Search and AI HTTP routes (`/v1`): search, similar, duplicates, alt text, generate."""
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+from celery import Celery
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from ingest_worker.auth import require_api_key
+from ingest_worker.celery_app import INGEST_TASK
+from shared.ai import (
+    CapabilityMissing,
+    ImageFacts,
+    ProviderError,
+    ProviderUnavailable,
+    open_provider,
+)
+from shared.errors import PicshaError
+from shared.ids import is_valid_id, new_id
+from shared.keys import original_key
+from shared.manifest import Manifest, Source, load_manifest, save_manifest
+from shared.search import Filters, InvalidCursor, SearchHit, SearchIndex, index_path, open_index
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)], tags=["search"])
+
+MAX_QUERY_CHARS = 16_384  # a pasted paragraph is fine; it is cut to its first terms
+# Near-duplicates: dHash bits that may differ, or embedding cosine at least this.
+DUPLICATE_HASH_BITS = 6
+DUPLICATE_COSINE = 0.97
+
+_indexes: dict[str, SearchIndex] = {}
+_indexes_lock = threading.Lock()
+
+
+def search_index(settings: Settings) -> SearchIndex:
+    """One index handle per process and location (SQLite connection or OpenSearch client)."""
+    key = f"{settings.search}:{settings.opensearch_url or index_path(settings)}"
+    with _indexes_lock:
+        if key not in _indexes:
+            _indexes[key] = open_index(settings)
+        return _indexes[key]
+
+
+def forget(request: Request, asset_id: str) -> None:
+    """Take a deleted asset out of the index (called by DELETE /v1/assets/{id})."""
+    try:
+        search_index(request.app.state.settings).delete(asset_id)
+    except Exception:  # the objects are gone; a stale entry is filtered when looked up
+        log.exception("could not remove %s from the search index", asset_id)
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _hit_json(hit: SearchHit) -> dict[str, Any]:
+    return {
+        "id": hit.id,
+        "score": hit.score,
+        "matched": hit.matched,
+        "kind": hit.kind,
+        "filename": hit.filename,
+        "labels": hit.labels,
+        "alt_text": hit.alt_text,
+        "links": {"self": f"/v1/assets/{hit.id}", "render": f"/render/{hit.id}"},
+    }
+
+
+def _query_vector(settings: Settings, q: str):
+    """The query in the asset vectors' space, or (None, reason) when no model can embed it."""
+    if not q.strip():
+        return None, None, None
+    try:
+        embedding = open_provider(settings).embed_query(q)
+    except (ProviderUnavailable, ProviderError, CapabilityMissing) as exc:
+        return None, None, str(exc)
+    return embedding.vector, embedding.model, None
+
+
+@router.get("/search")
+def search(
+    request: Request,
+    q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = "",
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    kind: Annotated[
+        Literal["image", "complex_image", "vector", "document", "other"] | None, Query()
+    ] = None,
+    mime: Annotated[str | None, Query(max_length=255)] = None,
+    label: Annotated[str | None, Query(max_length=255)] = None,
+    has_faces: bool | None = None,
+    camera: Annotated[str | None, Query(max_length=255)] = None,
+    date_from: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}([T ][\d:.+-Z]*)?$")] = None,
+    date_to: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}([T ][\d:.+-Z]*)?$")] = None,
+) -> dict[str, Any]:
+    """Ranked assets: keyword (BM25) and embedding results fused by reciprocal rank."""
+    settings = _settings(request)
+    filters = Filters(kind, mime, label, has_faces, camera, date_from, date_to)
+    vector, model, reason = _query_vector(settings, q)
+    try:
+        page = search_index(settings).search(q, vector, model, filters, limit, cursor)
+    except InvalidCursor as exc:
+        raise PicshaError(400, "invalid_cursor", str(exc)) from exc
+    body: dict[str, Any] = {
+        "items": [_hit_json(h) for h in page.hits],
+        "next_cursor": page.next_cursor,
+        "total": page.total,
+        "mode": "hybrid" if vector is not None else ("keyword" if q.strip() else "browse"),
+    }
+    if reason:
+        body["note"] = f"keyword search only: {reason}"
+    return body
+
+
+def _manifest(request: Request, asset_id: str) -> Manifest:
+    manifest = load_manifest(request.app.state.store, asset_id) if is_valid_id(asset_id) else None
+    if manifest is None:
+        raise PicshaError(404, "asset_not_found", f"no asset {asset_id!r}")
+    return manifest
+
+
+@router.get("/assets/{asset_id}/similar")
+def similar(
+    asset_id: str, request: Request, limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> dict[str, Any]:
+    """Nearest assets by embedding (empty until the asset has been analysed)."""
+    _manifest(request, asset_id)
+    hits = search_index(_settings(request)).similar(asset_id, limit)
+    return {"items": [_hit_json(h) for h in hits]}
+
+
+@router.get("/assets/{asset_id}/duplicates")
+def duplicates(asset_id: str, request: Request) -> dict[str, Any]:
+    """Near-duplicates: a close perceptual hash (dHash) or a near-identical embedding."""
+    manifest = _manifest(request, asset_id)
+    mine = (manifest.analysis or {}).get("dhash")
+    index = search_index(_settings(request))
+    found = []
+    for hit in index.similar(asset_id, 50):
+        other = load_manifest(request.app.state.store, hit.id)
+        theirs = ((other.analysis or {}).get("dhash") if other else None) or None
+        bits = _hamming(mine, theirs)
+        if (bits is not None and bits <= DUPLICATE_HASH_BITS) or hit.score >= DUPLICATE_COSINE:
+            found.append({**_hit_json(hit), "hash_distance": bits, "cosine": hit.score})
+    return {"items": found}
+
+
+def _hamming(a: str | None, b: str | None) -> int | None:
+    if not a or not b:
+        return None
+    return bin(int(a, 16) ^ int(b, 16)).count("1")
+
+
+@router.get("/assets/{asset_id}/alt-text", response_model=None)
+def alt_text(asset_id: str, request: Request) -> dict[str, Any] | StreamingResponse:
+    """The asset's alt text (JSON); `Accept: text/event-stream` streams it where the provider
+    writes it live (bedrock), else the stored text comes as one event."""
+    manifest = _manifest(request, asset_id)
+    analysis = manifest.analysis or {}
+    wants_stream = "text/event-stream" in request.headers.get("accept", "")
+    if wants_stream:
+        return StreamingResponse(
+            _alt_text_events(request, manifest), media_type="text/event-stream"
+        )
+    if analysis.get("status") != "done":
+        status = analysis.get("status", "pending")
+        raise PicshaError(
+            409,
+            "analysis_not_done",
+            f"analysis is {status}; alt text comes with it",
+        )
+    return {
+        "id": asset_id,
+        "alt_text": analysis.get("alt_text"),
+        "source": analysis.get("alt_text_source"),
+        "provider": analysis.get("provider"),
+    }
+
+
+def _alt_text_events(request: Request, manifest: Manifest) -> Iterator[str]:
+    analysis = manifest.analysis or {}
+    chunks = None
+    try:
+        provider = open_provider(_settings(request))
+        facts = ImageFacts(filename=manifest.source.filename, kind=manifest.kind)
+        chunks = provider.stream_alt_text(facts, _stream_source(request, manifest, provider))
+    except (ProviderUnavailable, ProviderError, CapabilityMissing) as exc:
+        log.info("alt text stream for %s falls back to the stored text: %s", manifest.id, exc)
+    if chunks is None:
+        chunks = iter([analysis.get("alt_text") or ""])
+    for chunk in chunks:
+        yield f"data: {json.dumps({'text': chunk})}\n\n"
+    yield "event: done\ndata: {}\n\n"
+
+
+def _stream_source(request: Request, manifest: Manifest, provider) -> bytes | None:
+    from ingest_worker.stages.analysis import source_key
+    from shared.ai.prepare import model_jpeg
+
+    store = request.app.state.store
+    key = source_key(manifest, store)
+    if key is None:
+        return None
+    with store.local_copy(key) as path:
+        return model_jpeg(path, provider.max_image_side, provider.max_image_bytes)
+
+
+class GenerateRequest(BaseModel):
+    prompt: str = Field(min_length=1, max_length=2000)
+    pre_render_sizes: bool = True
+
+
+@router.post("/generate", status_code=202)
+async def generate(body: GenerateRequest, request: Request) -> dict[str, Any]:
+    """Text-to-image: the prompt is refined by the text model, the image ingested like an
+    upload. The local provider has no image generator: 501 naming the capability."""
+    settings = _settings(request)
+    try:
+        provider = open_provider(settings)
+        png, refined = await run_in_threadpool(provider.generate_image, body.prompt)
+    except CapabilityMissing as exc:
+        raise PicshaError(
+            501, "capability_missing", f"{exc}; set PICSHA_AI=bedrock for text-to-image"
+        ) from exc
+    except ProviderUnavailable as exc:
+        raise PicshaError(501, "capability_missing", str(exc)) from exc
+    except ProviderError as exc:
+        raise PicshaError(502, "provider_error", str(exc)) from exc
+    store = request.app.state.store
+    asset_id = new_id()
+    await run_in_threadpool(store.put_bytes, original_key(asset_id), png, "image/png")
+    manifest = Manifest(
+        id=asset_id,
+        pre_render_sizes=body.pre_render_sizes,
+        source=Source(
+            filename="generated.png",
+            size=len(png),
+            sha256=hashlib.sha256(png).hexdigest(),
+            declared_mime="image/png",
+        ),
+    )
+    manifest.generated = {"prompt": body.prompt, "refined_prompt": refined}
+    await run_in_threadpool(save_manifest, store, manifest)
+    celery: Celery = request.app.state.celery
+    celery.send_task(INGEST_TASK, args=[asset_id])
+    return {
+        "id": asset_id,
+        "status": manifest.status,
+        "refined_prompt": refined,
+        "links": {"self": f"/v1/assets/{asset_id}", "render": f"/render/{asset_id}"},
+    }

@@ -1,0 +1,223 @@
+"""Stage 5: labels, faces, OCR text, description, embedding, alt text and summary.
+
+Runs on its own queue after the asset is ready. It never fails the asset: the outcome is
+`analysis.status` — `done`, `skipped` (provider cannot run here, with the reason) or
+`failed` (with the error) — and the renders stay as they are.
+"""
+
+import logging
+import shutil
+import subprocess
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from shared import imaging
+from shared.ai import (
+    AIProvider,
+    ImageFacts,
+    ProviderError,
+    ProviderUnavailable,
+    TransientProviderError,
+    open_provider,
+)
+from shared.ai import describe as describe_
+from shared.ai.colors import dominant_colors
+from shared.ai.prepare import model_jpeg, rgb_array
+from shared.keys import derivative_key, original_key
+from shared.manifest import Manifest, load_manifest, save_manifest
+from shared.search.base import vector_to_b64
+from shared.settings import Settings, get_settings
+from shared.storage import ObjectStore, open_store
+
+log = logging.getLogger(__name__)
+
+STAGE = "analysis"
+MAX_DOCUMENT_TEXT = 200_000  # characters read from a document for its summary and index
+PDFTOTEXT_TIMEOUT = 60
+
+
+def analyze(
+    manifest: Manifest,
+    settings: Settings,
+    store: ObjectStore,
+    provider: AIProvider | None = None,
+) -> dict[str, Any]:
+    """The analysis record for the manifest. Raises only TransientProviderError (retry)."""
+    record: dict[str, Any] = {"provider": settings.ai, "analyzed_at": _now()}
+    try:
+        provider = provider or open_provider(settings)
+        check = getattr(provider, "check", None)
+        if check:
+            check()
+    except ProviderUnavailable as exc:
+        return {**record, "status": "skipped", "reason": str(exc)}
+    record["provider"] = provider.name
+    try:
+        record.update(_run(manifest, settings, store, provider))
+        record["status"] = "done"
+    except TransientProviderError:
+        raise
+    except ProviderUnavailable as exc:
+        return {**record, "status": "skipped", "reason": str(exc)}
+    except (ProviderError, imaging.ImageDecodeError) as exc:
+        record.update(status="failed", error={"code": "provider_error", "message": str(exc)})
+    except Exception as exc:  # a model crash on one odd input must not kill the worker
+        log.exception("analysis of %s failed", manifest.id)
+        record.update(status="failed", error={"code": "internal_error", "message": str(exc)})
+    return record
+
+
+def _run(
+    manifest: Manifest, settings: Settings, store: ObjectStore, provider: AIProvider
+) -> dict[str, Any]:
+    facts = _manifest_facts(manifest)
+    jpeg = _model_image(manifest, store, provider)
+    out: dict[str, Any] = {}
+    if manifest.kind == "document" or (manifest.source.mime or "").startswith("text/"):
+        facts.document_text = _document_text(manifest, store)
+    if jpeg is not None:
+        facts.labels = provider.labels(jpeg)
+        facts.faces = provider.faces(jpeg)
+        facts.ocr_text = provider.ocr(jpeg)
+        rgb = rgb_array(jpeg, 256)
+        facts.colors = dominant_colors(rgb)
+        out["dhash"] = dhash(rgb)
+    description = describe_.description(facts)
+    embedding = provider.embed_asset(description, jpeg)
+    alt_text, alt_source = provider.alt_text(facts, jpeg)
+    summary_source = facts.document_text or (facts.ocr_text if len(facts.ocr_text) > 200 else "")
+    out.update(
+        labels=[{"name": lb.name, "confidence": lb.confidence} for lb in facts.labels],
+        faces=[
+            {"box": f.box, "confidence": f.confidence}
+            | ({"embedding": f.embedding} if f.embedding else {})
+            for f in facts.faces
+        ],
+        ocr_text=facts.ocr_text,
+        colors=facts.colors,
+        description=description,
+        alt_text=alt_text,
+        alt_text_source=alt_source,
+        summary=provider.summarize(summary_source) if summary_source else None,
+        embedding={
+            "model": embedding.model,
+            "dim": int(embedding.vector.shape[0]),
+            "vector": vector_to_b64(embedding.vector),
+        },
+    )
+    return out
+
+
+def _manifest_facts(manifest: Manifest) -> ImageFacts:
+    meta = manifest.metadata
+    camera = None
+    place = None
+    if meta is not None:
+        if meta.camera:
+            camera = " ".join(v for v in (meta.camera.get("make"), meta.camera.get("model")) if v)
+        iptc = meta.iptc or {}
+        place = ", ".join(
+            str(iptc[k]) for k in ("City", "Country-PrimaryLocationName") if iptc.get(k)
+        )
+    return ImageFacts(
+        camera=camera,
+        taken_at=meta.taken_at if meta else None,
+        place=place or None,
+        filename=manifest.source.filename,
+        kind=manifest.kind,
+    )
+
+
+def source_key(manifest: Manifest, store: ObjectStore) -> str | None:
+    """What a model should look at: the proxy or poster where one exists, else the original
+    when it is an image libvips reads (documents without a poster have nothing to see)."""
+    for name in ("proxy", "poster"):
+        if name in manifest.derivatives:
+            return manifest.derivatives[name].key
+        key = derivative_key(manifest.id, name)
+        if store.exists(key):
+            return key
+    if manifest.kind in ("image", "complex_image", "vector"):
+        return original_key(manifest.id)
+    return None
+
+
+def _model_image(manifest: Manifest, store: ObjectStore, provider: AIProvider) -> bytes | None:
+    key = source_key(manifest, store)
+    if key is None:
+        return None
+    with store.local_copy(key) as path:
+        return model_jpeg(path, provider.max_image_side, provider.max_image_bytes)
+
+
+def _document_text(manifest: Manifest, store: ObjectStore) -> str:
+    mime = manifest.source.mime or ""
+    if mime.startswith("text/"):
+        with store.open(original_key(manifest.id)) as f:
+            return f.read(MAX_DOCUMENT_TEXT * 4).decode("utf-8", "replace")[:MAX_DOCUMENT_TEXT]
+    pdf = "document" if "document" in manifest.derivatives else None
+    key = derivative_key(manifest.id, pdf) if pdf else None
+    if key is None and mime == "application/pdf":
+        key = original_key(manifest.id)
+    if key is None or not shutil.which("pdftotext"):
+        return ""  # the poster's OCR text stands in
+    with store.local_copy(key) as path:
+        return _pdftotext(path)
+
+
+def _pdftotext(path: Path) -> str:
+    try:
+        done = subprocess.run(
+            ["pdftotext", "-q", "-enc", "UTF-8", "-l", "50", str(path), "-"],
+            capture_output=True,
+            timeout=PDFTOTEXT_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return ""
+    return done.stdout.decode("utf-8", "replace")[:MAX_DOCUMENT_TEXT]
+
+
+def dhash(rgb) -> str:
+    """64-bit difference hash (hex) of the image: near-duplicates differ in few bits."""
+    import numpy as np
+    import pyvips
+
+    grey = pyvips.Image.new_from_array(np.ascontiguousarray(rgb)).colourspace("b-w")
+    small = grey.resize(9 / grey.width, vscale=8 / grey.height, kernel="linear")
+    px = np.ndarray(buffer=small.write_to_memory(), dtype=np.uint8, shape=(8, 9, small.bands))
+    bits = (px[:, 1:, 0] > px[:, :-1, 0]).flatten()
+    return f"{int(''.join('1' if b else '0' for b in bits), 2):016x}"
+
+
+@lru_cache
+def _default_store() -> ObjectStore:
+    return open_store(get_settings())
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def run(
+    asset_id: str,
+    settings: Settings | None = None,
+    store: ObjectStore | None = None,
+    provider: AIProvider | None = None,
+) -> Manifest | None:
+    """The analysis job: analyse a ready asset and record the result in its manifest."""
+    settings = settings or get_settings()
+    store = store or _default_store()
+    manifest = load_manifest(store, asset_id)
+    if manifest is None or manifest.status != "ready":
+        return manifest  # deleted, or a reprocess is under way and will enqueue us again
+    record = analyze(manifest, settings, store, provider)
+    # Re-read just before writing: only `analysis` is ours, the rest may have moved on.
+    latest = load_manifest(store, asset_id)
+    if latest is None or latest.source.sha256 != manifest.source.sha256:
+        return latest
+    latest.analysis = record
+    save_manifest(store, latest)
+    return latest
