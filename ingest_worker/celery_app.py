@@ -2,6 +2,7 @@
 
 from celery import Celery
 
+import ingest_worker.signals  # noqa: F401 - worker metrics + log context via signals
 from shared.settings import Settings, get_settings
 
 INGEST_QUEUE = "ingest"
