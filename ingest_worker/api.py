@@ -14,7 +14,6 @@ from shared.ids import is_valid_id, new_id
 from shared.keys import ASSETS_PREFIX, asset_prefix, original_key
 from shared.manifest import Manifest, Source, load_manifest, save_manifest
 from shared.middleware import ObservabilityMiddleware
-from shared.middleware import ObservabilityMiddleware
 from shared.settings import Settings, get_settings
 from shared.storage import ObjectStore, open_store
 
@@ -179,7 +178,6 @@ def configure(app: FastAPI, settings: Settings, store: ObjectStore | None = None
 def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Picsha ingest API")
     install_error_handlers(app)
-    app.add_middleware(ObservabilityMiddleware)  # request id, access log, HTTP metrics
     app.add_middleware(ObservabilityMiddleware)  # request id, access log, HTTP metrics
     configure(app, settings or get_settings())
 

@@ -4,17 +4,28 @@ from fastapi import FastAPI
 
 import delivery.app
 import ingest_worker.api
+from picsha import ops
+from picsha.docs import install_docs
 from shared.errors import install_error_handlers
+from shared.middleware import ObservabilityMiddleware
 from shared.settings import Settings
 from shared.storage import open_store
 
 
 def create_app(settings: Settings) -> FastAPI:
-    app = FastAPI(title="Picsha", description="Upload anything; serve any size of it.")
+    app = FastAPI(
+        title="Picsha",
+        description="Upload anything; serve any size of it.",
+        docs_url=None,  # served offline by install_docs
+        redoc_url=None,
+    )
     install_error_handlers(app)
+    app.add_middleware(ObservabilityMiddleware)
+    install_docs(app)
     store = open_store(settings)
     ingest_worker.api.configure(app, settings, store)
     delivery.app.configure(app, settings, store)
+    app.include_router(ops.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict:

@@ -1,15 +1,59 @@
 """The `picsha` command (Typer + Rich)."""
 
+import json
 import os
 import signal
+import sys
+from collections.abc import Callable
+from functools import wraps
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from picsha.client import CliError, Exit, PicshaClient, resolve_target
 
 app = typer.Typer(help="Picsha: upload anything, serve any size of it.", no_args_is_help=True)
 console = Console(stderr=True)
+out = Console()  # results on stdout, progress and messages on stderr
+
+ServerOpt = Annotated[
+    str | None,
+    typer.Option("--server", "-s", help="Picsha server URL (env PICSHA_URL)", show_default=False),
+]
+KeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        help="x-api-key (env PICSHA_API_KEY; else PICSHA_DATA_DIR/dev-api-key)",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
+
+
+def clean_errors(command: Callable) -> Callable:
+    """One line on stderr and a meaningful exit code instead of a traceback."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except CliError as exc:
+            console.print(f"[red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
+            raise typer.Exit(int(exc.code)) from None
+        except KeyboardInterrupt:
+            console.print("interrupted")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _print_json(value: object) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
 
 
 @app.command()
@@ -22,11 +66,6 @@ def serve(
     ] = None,
 ) -> None:
     """Run the ingest API, delivery and a Celery worker on embedded defaults."""
-    import uvicorn
-
-    from ingest_worker.auth import ensure_api_keys
-    from picsha.app import create_app
-    from picsha.worker import start_worker, stop_worker
     from shared.settings import Settings
 
     # uvicorn re-raises SIGTERM after its graceful shutdown, which would skip the
@@ -35,6 +74,18 @@ def serve(
     settings = Settings(data_dir=data_dir) if data_dir else Settings()
     settings.data_dir = settings.data_dir.resolve()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Before anything imports prometheus_client (the app below does): the API and every
+    # worker process then write samples to files there, and /metrics adds them up.
+    _prepare_metrics_dir(settings.data_dir / "metrics")
+
+    import uvicorn
+
+    from ingest_worker.auth import ensure_api_keys
+    from picsha.app import create_app
+    from picsha.worker import start_worker, stop_worker
+    from shared.logging import configure_logging
+
+    configure_logging(os.environ.get("PICSHA_LOG_LEVEL", "INFO").upper())
     dev_key = ensure_api_keys(settings)
     worker = start_worker(settings, workers)
     try:
@@ -43,13 +94,22 @@ def serve(
         console.print(f"storage={settings.storage} broker={settings.broker_url or 'embedded'}")
         if dev_key:
             console.print(f"dev API key (x-api-key): [bold]{dev_key}[/]")
-        uvicorn.run(web, host=host, port=port, log_level="info")
+        # Our JSON handler formats uvicorn's lines; the middleware writes the access log.
+        uvicorn.run(web, host=host, port=port, log_config=None, access_log=False)
     finally:
         stop_worker(worker)
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
+
+
+def _prepare_metrics_dir(path: Path) -> None:
+    # Not through shared.metrics: importing it would import prometheus_client too early.
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):  # a previous run's counts would be replayed
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
 
 
 @app.command()
@@ -59,6 +119,186 @@ def version() -> None:
 
     vips = ".".join(str(pyvips.version(i)) for i in range(3))
     typer.echo(f"picsha 0.1.0 (libvips {vips})")
+
+
+@app.command()
+@clean_errors
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="files or folders", show_default=False)],
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="descend into folders")
+    ] = False,
+    pre_render_sizes: Annotated[
+        bool, typer.Option("--pre-render-sizes", help="also make optimized.webp and thumb.webp")
+    ] = False,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, max=64)] = 4,
+    wait: Annotated[bool, typer.Option(help="follow each asset until ready or failed")] = True,
+    server: ServerOpt = None,
+    api_key: KeyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Upload files to a Picsha server and follow them to ready / failed.
+
+    Exit 0 when every file is ready, 1 when any failed, 2 for a bad path, 3 when no server
+    answers, 4 when the server refuses the key.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from picsha import uploader
+
+    files = uploader.collect(paths, recursive)
+    with PicshaClient(resolve_target(server, api_key), pool=concurrency) as client:
+        client.ping()  # one clear line now, rather than one per file, when nothing answers
+        counts = {"ready": 0, "failed": 0, "error": 0, "queued": 0}
+        progress = Progress(
+            TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.description}"), TimeElapsedColumn(),
+            console=console, disable=as_json, transient=False,
+        )  # fmt: skip
+        with progress:
+            task = progress.add_task("", total=len(files))
+
+            def done(outcome: uploader.Outcome) -> None:
+                counts[outcome.status] = counts.get(outcome.status, 0) + 1
+                summary = " ".join(f"{k} {v}" for k, v in counts.items() if v)
+                progress.update(task, advance=1, description=summary)
+
+            outcomes = uploader.run(client, files, pre_render_sizes, concurrency, wait, done)
+    if as_json:
+        _print_json([o.as_dict() for o in outcomes])
+    else:
+        out.print(_outcome_table(outcomes))
+    if any(o.status in ("failed", "error") for o in outcomes):
+        raise typer.Exit(int(Exit.FAILED))
+
+
+def _outcome_table(outcomes: list) -> Table:
+    table = Table(title="Picsha ingest", title_justify="left")
+    for column in ("file", "id", "status", "error", "s"):
+        table.add_column(column, justify="right" if column == "s" else "left", overflow="fold")
+    colours = {"ready": "green", "failed": "red", "error": "red", "queued": "yellow"}
+    for o in outcomes:
+        error = f"{o.code}: {o.message}" if o.code else ""
+        status = f"[{colours.get(o.status, 'white')}]{o.status}[/]"
+        # Filenames and messages are data, never Rich markup.
+        table.add_row(_plain(o.path), o.id or "-", status, _plain(error), f"{o.seconds:.1f}")
+    return table
+
+
+def _plain(text: str):
+    from rich.text import Text
+
+    return Text(text)
+
+
+@app.command()
+@clean_errors
+def status(
+    asset_id: Annotated[str, typer.Argument(help="asset id", show_default=False)],
+    wait: Annotated[bool, typer.Option(help="wait until ready or failed")] = False,
+    server: ServerOpt = None,
+    api_key: KeyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show an asset's status and main facts. Exit 1 when it failed, 5 when unknown."""
+    with PicshaClient(resolve_target(server, api_key)) as client:
+        manifest = client.wait(asset_id) if wait else client.manifest(asset_id)
+    if as_json:
+        _print_json(manifest)
+    else:
+        out.print(_manifest_table(manifest))
+    if manifest.get("status") == "failed":
+        raise typer.Exit(int(Exit.FAILED))
+
+
+def _manifest_table(m: dict) -> Table:
+    table = Table(show_header=False, title=f"asset {m.get('id')}", title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    source, image = m.get("source") or {}, m.get("image") or {}
+    meta, error = m.get("metadata") or {}, m.get("error") or {}
+    rows = [
+        ("status", m.get("status")),
+        ("error", f"{error.get('stage')}/{error.get('code')}: {error.get('message')}"
+         if error else None),
+        ("file", source.get("filename")),
+        ("type", f"{source.get('mime')} ({m.get('kind')})"),
+        ("size", f"{source.get('size')} bytes"),
+        ("pixels", f"{image.get('width')}x{image.get('height')}" if image else None),
+        ("camera", " ".join((meta.get("camera") or {}).values()) or None),
+        ("taken", meta.get("taken_at")),
+        ("derivatives", ", ".join(m.get("derivatives") or {}) or None),
+        ("updated", m.get("updated_at")),
+    ]  # fmt: skip
+    for name, value in rows:
+        if value:
+            table.add_row(name, _plain(str(value)))
+    return table
+
+
+@app.command()
+@clean_errors
+def sign(
+    url: Annotated[str, typer.Argument(help="render URL or path, e.g. /render/ID?wd=500")],
+    key: Annotated[
+        str | None, typer.Option(help="signing key (env PICSHA_SIGNING_KEY)", show_default=False)
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Sign a render URL with PICSHA_SIGNING_KEY (HMAC-SHA256 over path + canonical query)."""
+    from shared.signing import sign_url
+
+    key = key or os.environ.get("PICSHA_SIGNING_KEY")
+    if not key:
+        raise CliError(Exit.USAGE, "no signing key: set PICSHA_SIGNING_KEY or pass --key")
+    signed = sign_url(key, url)
+    if as_json:
+        _print_json({"url": signed})
+    else:
+        sys.stdout.write(signed + "\n")
+
+
+@app.command()
+@clean_errors
+def doctor(
+    server: Annotated[
+        str | None,
+        typer.Option("--server", "-s", help="also check this server answers", show_default=False),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check the imaging stack, broker, storage, index and AI provider; say how to fix.
+
+    Checks libvips, ExifTool, libmagic, LibreOffice, ImageMagick + Ghostscript (and its
+    policy), the broker, storage, search index and AI provider.
+
+    Exit 0 when all pass (warnings allowed), 1 when any check fails.
+    """
+    from picsha.doctor import FAIL, Check, environment_summary, run_checks
+    from shared.settings import Settings
+
+    settings = Settings()
+    checks = run_checks(settings)
+    if server:
+        try:
+            with PicshaClient(resolve_target(server, None), timeout=10) as client:
+                health = client.ping()
+            checks.append(Check("server", "ok", f"{server} answers: {health}"))
+        except CliError as exc:
+            checks.append(Check("server", FAIL, exc.message, "start it with `picsha serve`"))
+    if as_json:
+        _print_json({"environment": environment_summary(settings),
+                     "checks": [c.as_dict() for c in checks]})  # fmt: skip
+    else:
+        table = Table(title="picsha doctor", title_justify="left")
+        for column in ("check", "status", "detail", "how to fix"):
+            table.add_column(column, overflow="fold")
+        marks = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[red]FAIL[/]"}
+        for c in checks:
+            table.add_row(c.name, marks[c.status], _plain(c.detail), _plain(c.fix or ""))
+        out.print(table)
+    if any(c.status == FAIL for c in checks):
+        raise typer.Exit(int(Exit.FAILED))
 
 
 @app.command()

@@ -1,0 +1,139 @@
+"""The CLI's HTTP client for a Picsha server (local or remote), and its exit codes.
+
+Every failure a user can cause or meet (bad path, server down, wrong key, unknown asset)
+becomes a `CliError` with one clear line and an exit code; the CLI prints it, no traceback.
+"""
+
+import os
+import time
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+DEFAULT_SERVER = "http://127.0.0.1:8000"
+TERMINAL = ("ready", "failed")
+
+
+class Exit(IntEnum):
+    """Exit codes that scripts can branch on (documented in docs/console-and-cli.md)."""
+
+    OK = 0
+    FAILED = 1  # the command ran, but an asset failed or a doctor check did not pass
+    USAGE = 2  # bad arguments or a missing path (Typer/Click use 2 for usage errors too)
+    UNREACHABLE = 3  # no Picsha server answered at the URL
+    REFUSED = 4  # the server refused: wrong API key, or an API error
+    NOT_FOUND = 5  # no such asset
+
+
+class CliError(Exception):
+    def __init__(self, code: Exit, message: str, fatal: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.fatal = fatal  # no point going on with other files (server down, wrong key)
+
+
+@dataclass
+class Target:
+    server: str
+    api_key: str | None
+
+
+def resolve_target(server: str | None, api_key: str | None) -> Target:
+    """--server / PICSHA_URL, and --api-key / PICSHA_API_KEY / the local dev key file."""
+    url = (server or os.environ.get("PICSHA_URL") or DEFAULT_SERVER).rstrip("/")
+    if "://" not in url:
+        url = "http://" + url
+    key = api_key or os.environ.get("PICSHA_API_KEY")
+    if not key:
+        keys = [k.strip() for k in os.environ.get("PICSHA_API_KEYS", "").split(",") if k.strip()]
+        key = keys[0] if keys else None
+    if not key:
+        dev_key = Path(os.environ.get("PICSHA_DATA_DIR", "./picsha-data")) / "dev-api-key"
+        if dev_key.is_file():
+            key = dev_key.read_text().strip()
+    return Target(url, key)
+
+
+class PicshaClient:
+    def __init__(self, target: Target, pool: int = 8, timeout: float = 120) -> None:
+        self.target = target
+        headers = {"x-api-key": target.api_key} if target.api_key else {}
+        limits = httpx.Limits(max_connections=pool + 2, max_keepalive_connections=pool + 2)
+        self.http = httpx.Client(
+            base_url=target.server, headers=headers, timeout=timeout, limits=limits
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> "PicshaClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise CliError(
+                Exit.UNREACHABLE,
+                f"cannot reach a Picsha server at {self.target.server} ({_reason(exc)}); "
+                "start one with `picsha serve` or pass --server",
+                fatal=True,
+            ) from None
+        if response.status_code == 401:
+            raise CliError(
+                Exit.REFUSED,
+                f"{self.target.server} refused the API key; pass --api-key or set PICSHA_API_KEY",
+                fatal=True,
+            )
+        if response.status_code >= 400:
+            code, message = error_of(response)
+            exit_code = Exit.NOT_FOUND if response.status_code == 404 else Exit.REFUSED
+            raise CliError(exit_code, f"{code}: {message}")
+        return response
+
+    def ping(self) -> dict:
+        return self.request("GET", "/healthz").json()
+
+    def upload(self, path: Path, pre_render_sizes: bool) -> dict:
+        with path.open("rb") as f:
+            return self.request(
+                "POST",
+                "/v1/assets",
+                files={"file": (path.name, f)},
+                data={"pre_render_sizes": "true" if pre_render_sizes else "false"},
+            ).json()
+
+    def manifest(self, asset_id: str) -> dict:
+        return self.request("GET", f"/v1/assets/{asset_id}").json()
+
+    def wait(self, asset_id: str, interval: float = 0.2) -> dict:
+        """Poll until the asset is ready or failed (no limit: the user can Ctrl-C)."""
+        while True:
+            manifest = self.manifest(asset_id)
+            if manifest.get("status") in TERMINAL:
+                return manifest
+            time.sleep(interval)
+            interval = min(interval * 1.5, 2.0)
+
+
+def error_of(response: httpx.Response) -> tuple[str, str]:
+    try:
+        error = response.json()["error"]
+        return str(error["code"]), str(error["message"])
+    except (ValueError, KeyError, TypeError):
+        return f"http_{response.status_code}", response.text[:200] or response.reason_phrase
+
+
+def _reason(exc: httpx.TransportError) -> str:
+    if isinstance(exc, httpx.ConnectError):
+        return "connection refused"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    return type(exc).__name__

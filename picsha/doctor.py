@@ -1,0 +1,281 @@
+"""`picsha doctor`: is everything Picsha needs here, and if not, how to get it.
+
+Each check is a small function returning a `Check`; a check never raises (a crash inside
+one is itself reported). Package names are Debian's, as in system-packages.txt.
+"""
+
+import importlib.util
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from shared.settings import Settings
+
+OK, WARN, FAIL = "ok", "warn", "fail"
+
+
+@dataclass
+class Check:
+    name: str
+    status: str  # ok | warn | fail
+    detail: str
+    fix: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _run(cmd: list[str], timeout: float = 20) -> str:
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    return (out.stdout or out.stderr).strip()
+
+
+def check_libvips(_: Settings) -> Check:
+    try:
+        import pyvips
+    except (ImportError, OSError) as exc:
+        return Check(
+            "libvips",
+            FAIL,
+            f"pyvips cannot load libvips: {exc}",
+            "apt-get install libvips42 libvips-dev, then pip install pyvips",
+        )
+    version = ".".join(str(pyvips.version(i)) for i in range(3))
+    missing = [
+        fmt
+        for fmt in ("heifload", "webpsave", "jpegsave", "pngsave")
+        if not pyvips.type_find("VipsOperation", fmt)
+    ]
+    if missing:
+        return Check(
+            "libvips",
+            WARN,
+            f"libvips {version} lacks {', '.join(missing)}",
+            "apt-get install libvips42 libheif1 (Debian's build has them)",
+        )
+    return Check("libvips", OK, f"libvips {version} with HEIF, WebP, JPEG, PNG")
+
+
+def check_exiftool(_: Settings) -> Check:
+    path = shutil.which("exiftool")
+    if not path:
+        return Check(
+            "exiftool", FAIL, "exiftool not found", "apt-get install libimage-exiftool-perl"
+        )
+    return Check("exiftool", OK, f"ExifTool {_run([path, '-ver'])} at {path}")
+
+
+def check_libmagic(_: Settings) -> Check:
+    try:
+        import magic
+
+        mime = magic.from_buffer(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", mime=True)
+    except (ImportError, OSError) as exc:
+        return Check(
+            "libmagic",
+            FAIL,
+            f"python-magic cannot load libmagic: {exc}",
+            "apt-get install libmagic1",
+        )
+    return Check("libmagic", OK, f"libmagic answers ({mime} for a GIF header)")
+
+
+def check_libreoffice(_: Settings) -> Check:
+    path = shutil.which("soffice") or shutil.which("libreoffice")
+    if not path:
+        return Check(
+            "libreoffice",
+            FAIL,
+            "soffice not found: documents (DOCX, ODT, RTF, Markdown) cannot be converted",
+            "apt-get install libreoffice-writer-nogui",
+        )
+    return Check("libreoffice", OK, f"soffice at {path}")
+
+
+def check_imagemagick(_: Settings) -> Check:
+    path = shutil.which("magick") or shutil.which("convert")
+    version = _run([path, "-version"]) if path else ""
+    if "ImageMagick" not in version:
+        return Check(
+            "imagemagick",
+            FAIL,
+            "ImageMagick not found: PSD, AI and EPS need it",
+            "apt-get install imagemagick ghostscript",
+        )
+    first = version.splitlines()[0]
+    if not shutil.which("gs"):
+        return Check(
+            "imagemagick",
+            FAIL,
+            f"{first}; Ghostscript (gs) missing for AI/EPS/PDF",
+            "apt-get install ghostscript",
+        )
+    blocked = _blocked_coders(_run([path, "-list", "policy"]))
+    if blocked:
+        return Check(
+            "imagemagick",
+            WARN,
+            f"ImageMagick policy blocks {', '.join(blocked)} (AI/EPS will fail)",
+            'remove the rights="none" lines for these coders from /etc/ImageMagick-6/policy.xml',
+        )
+    return Check("imagemagick", OK, f"{first}; Ghostscript present; policy allows PDF/EPS")
+
+
+_GHOSTSCRIPT_CODERS = {"PDF", "PS", "EPS", "EPI", "EPSF", "EPSI", "PS2", "PS3", "XPS"}
+
+
+def _blocked_coders(policy_listing: str) -> list[str]:
+    """Ghostscript coders that a `rights: None` block of `-list policy` denies."""
+    blocked: set[str] = set()
+    for block in re.split(r"\n(?=\s*Policy:)", policy_listing):
+        if not re.search(r"rights:\s*None", block, re.IGNORECASE):
+            continue
+        for pattern in re.findall(r"pattern:\s*(\S+)", block):
+            blocked |= _GHOSTSCRIPT_CODERS & set(re.split(r"[{},|]", pattern.upper()))
+    return sorted(blocked)
+
+
+def check_broker(settings: Settings) -> Check:
+    if settings.embedded_broker:
+        folder = settings.broker_dir
+        return _writable("broker", folder, "embedded (filesystem) broker")
+    try:
+        import redis
+
+        client = redis.Redis.from_url(settings.broker_url, socket_timeout=3)
+        client.ping()
+        client.close()
+    except Exception as exc:
+        return Check(
+            "broker",
+            FAIL,
+            f"{_redact(settings.broker_url)} does not answer: {exc}",
+            "start Redis or fix PICSHA_BROKER_URL",
+        )
+    return Check("broker", OK, f"Redis at {_redact(settings.broker_url)} answers PING")
+
+
+def check_storage(settings: Settings) -> Check:
+    if settings.storage == "local":
+        return _writable("storage", settings.data_dir / "objects", "local object store")
+    try:
+        import boto3
+
+        s3 = boto3.client(
+            "s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region
+        )
+        s3.head_bucket(Bucket=settings.s3_bucket or "")
+    except Exception as exc:
+        return Check(
+            "storage",
+            FAIL,
+            f"S3 bucket {settings.s3_bucket!r}: {exc}",
+            "set PICSHA_S3_BUCKET (and credentials / PICSHA_S3_ENDPOINT_URL)",
+        )
+    return Check("storage", OK, f"S3 bucket {settings.s3_bucket} reachable")
+
+
+def check_index(settings: Settings) -> Check:
+    if settings.search == "opensearch":
+        import httpx
+
+        url = settings.opensearch_url or ""
+        try:
+            httpx.get(url, timeout=5).raise_for_status()
+        except Exception as exc:
+            return Check(
+                "search index",
+                FAIL,
+                f"OpenSearch at {_redact(url)}: {exc}",
+                "set PICSHA_OPENSEARCH_URL to a reachable cluster",
+            )
+        return Check("search index", OK, f"OpenSearch at {_redact(url)} answers")
+    try:
+        with sqlite3.connect(":memory:") as db:
+            db.execute("CREATE VIRTUAL TABLE t USING fts5(x)")
+    except sqlite3.OperationalError as exc:
+        return Check(
+            "search index",
+            FAIL,
+            f"SQLite lacks FTS5: {exc}",
+            "use a Python built with SQLite FTS5 (Debian's python3 has it)",
+        )
+    return Check("search index", OK, f"embedded (SQLite {sqlite3.sqlite_version} with FTS5)")
+
+
+def check_ai(settings: Settings) -> Check:
+    if importlib.util.find_spec("shared.ai") is None:
+        return Check("ai provider", WARN, "no AI provider in this build")
+    try:
+        from shared.ai import open_provider
+
+        provider = open_provider(settings)
+    except Exception as exc:
+        return Check(
+            "ai provider",
+            FAIL,
+            f"{settings.ai} provider cannot start: {exc}",
+            "PICSHA_AI=local needs no setup; bedrock needs AWS credentials and region",
+        )
+    return Check("ai provider", OK, f"{getattr(provider, 'name', settings.ai)} provider loads")
+
+
+def _writable(name: str, folder, what: str) -> Check:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".doctor-"):
+            pass
+    except OSError as exc:
+        return Check(
+            name,
+            FAIL,
+            f"{what} at {folder} is not writable: {exc}",
+            "set PICSHA_DATA_DIR to a writable folder",
+        )
+    return Check(name, OK, f"{what} at {folder.resolve()} (writable)")
+
+
+def _redact(url: str) -> str:
+    """Never print a password that is part of a URL."""
+    return re.sub(r"//[^/@]*@", "//***@", url)
+
+
+CHECKS: list[Callable[[Settings], Check]] = [
+    check_libvips,
+    check_exiftool,
+    check_libmagic,
+    check_libreoffice,
+    check_imagemagick,
+    check_broker,
+    check_storage,
+    check_index,
+    check_ai,
+]
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    results = []
+    for check in CHECKS:
+        name = check.__name__.removeprefix("check_")
+        try:
+            results.append(check(settings))
+        except Exception as exc:  # one broken probe must not hide the others
+            results.append(Check(name, FAIL, f"check crashed: {type(exc).__name__}: {exc}"))
+    return results
+
+
+def environment_summary(settings: Settings) -> dict:
+    return {
+        "data_dir": str(settings.data_dir.resolve()),
+        "storage": settings.storage,
+        "broker": "embedded" if settings.embedded_broker else _redact(settings.broker_url),
+        "search": settings.search,
+        "ai": settings.ai,
+        "signing": bool(settings.signing_key),
+        "pid": os.getpid(),
+    }

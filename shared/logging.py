@@ -1,0 +1,97 @@
+"""Structured logs: one JSON object per line, carrying request id, asset id and stage.
+
+The ids live in context variables, so any `logging` call made while a request or a task
+is in flight carries them without being passed around. The API sets the request id from
+(or mints it for) the `x-request-id` header; Celery signals set it in the worker from the
+task's headers (see ingest_worker/signals.py).
+"""
+
+import json
+import logging
+import re
+import secrets
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+
+REQUEST_ID_HEADER = "x-request-id"
+# Celery message header that carries the request id from the API to the task.
+TASK_HEADER = "picsha_request_id"
+
+request_id_var: ContextVar[str | None] = ContextVar("picsha_request_id", default=None)
+asset_id_var: ContextVar[str | None] = ContextVar("picsha_asset_id", default=None)
+stage_var: ContextVar[str | None] = ContextVar("picsha_stage", default=None)
+
+# A caller-supplied id is echoed into logs and headers: keep it short and inert.
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+# Attributes every LogRecord has; anything else was passed in `extra=` and is logged.
+_RECORD_FIELDS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+
+def new_request_id() -> str:
+    return secrets.token_hex(8)
+
+
+def accept_request_id(value: str | None) -> str:
+    """The caller's id when it is safe to echo, else a fresh one."""
+    return value if value and _SAFE_ID.match(value) else new_request_id()
+
+
+@contextmanager
+def log_context(
+    request_id: str | None = None, asset_id: str | None = None, stage: str | None = None
+) -> Iterator[None]:
+    """Set the ids for the duration of a block (only the ones given)."""
+    tokens = [
+        (var, var.set(value))
+        for var, value in ((request_id_var, request_id), (asset_id_var, asset_id),
+                           (stage_var, stage))
+        if value is not None
+    ]  # fmt: skip
+    try:
+        yield
+    finally:
+        for var, token in reversed(tokens):
+            var.reset(token)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        event: dict[str, object] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, var in (("request_id", request_id_var), ("asset_id", asset_id_var),
+                         ("stage", stage_var)):  # fmt: skip
+            value = var.get()
+            if value is not None:
+                event[key] = value
+        for key, value in vars(record).items():
+            if key not in _RECORD_FIELDS and not key.startswith("_"):
+                event[key] = value
+        if record.exc_info:
+            event["exc"] = self.formatException(record.exc_info)
+        return json.dumps(event, default=str, ensure_ascii=False)
+
+
+def configure_logging(level: int | str = logging.INFO, stream=None) -> None:
+    """Route every logger through one JSON handler on stderr (idempotent)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_picsha", False):
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    handler._picsha = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    # uvicorn's own handlers would print a second, plain-text copy of each line.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
