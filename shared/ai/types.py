@@ -16,6 +16,7 @@ class Face:
     box: list[float]  # [x, y, width, height] as fractions of the image, so any rendition fits
     confidence: float
     embedding: list[float] | None = None  # for grouping people, when the provider has one
+    face_id: str | None = None  # Rekognition collection face id (IndexFaces)
 
 
 @dataclass

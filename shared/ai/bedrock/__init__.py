@@ -1,0 +1,1 @@
+"""The `bedrock` provider: Rekognition, Titan embeddings and image generation, Claude."""
