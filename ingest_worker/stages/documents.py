@@ -113,6 +113,8 @@ def make_poster(pdf: Path, out: Path, settings: Settings) -> tuple[pyvips.Image,
                 STAGE, "too_many_pixels", f"the first page is {width}x{height} at poster size"
             )
         page = pyvips.Image.pdfload(str(pdf), page=0, scale=scale, background=[255, 255, 255, 255])
+        if page.width > POSTER_WIDTH:  # poppler rounds the page edge up by a pixel
+            page = page.crop(0, 0, POSTER_WIDTH, page.height)
         imaging.save_jpeg(page, out, POSTER_QUALITY)
     except (pyvips.Error, imaging.ImageDecodeError) as exc:
         reason = imaging._reason(exc) if isinstance(exc, pyvips.Error) else str(exc)

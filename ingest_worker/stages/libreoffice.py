@@ -50,6 +50,7 @@ def to_pdf(source: Path, workdir: Path, timeout: float, infilter: str | None = N
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(workdir),  # nothing of the worker's home is read or written
+        "TMPDIR": str(workdir),
         "LANG": "C.UTF-8",
         "SAL_USE_VCLPLUGIN": "svp",  # headless rendering, no display
     }

@@ -8,6 +8,7 @@ applied, colour-managed to 8-bit sRGB, alpha flattened on white, JPEG at PROXY_Q
 The web samples and delivery then read the proxy, never the original again.
 """
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,8 +141,13 @@ def _postscript(path: Path, workdir: Path, settings: Settings) -> tuple[pyvips.I
         "-dFirstPage=1", "-dLastPage=1", "-dTextAlphaBits=4", "-dGraphicsAlphaBits=4",
         "-sDEVICE=png16m", f"-r{dpi:.2f}", f"-sOutputFile={out}", "--", str(path),
     ]  # fmt: skip
+    # -dSAFER still lets PostScript write anywhere under TMPDIR (/tmp by default): give
+    # Ghostscript a private one, so the only writable places are its own two files.
+    private_tmp = workdir / "gs-tmp"
+    private_tmp.mkdir()
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TMPDIR": str(private_tmp)}
     try:
-        result = external.run(args, settings.convert_timeout_seconds, cwd=workdir)
+        result = external.run(args, settings.convert_timeout_seconds, cwd=private_tmp, env=env)
     except external.ConverterTimeout as exc:
         raise StageError(STAGE, "conversion_timeout", str(exc)) from exc
     text = (result.stdout + result.stderr).strip()

@@ -54,7 +54,6 @@ OFFICE_MIMES = {
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 MARKDOWN_MIME = "text/markdown"
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
-_TEXT_MIMES = {"text/plain", "text/html", "text/x-markdown"}  # Markdown sniffs as these
 _RAW_CANDIDATES = {"image/tiff", "application/octet-stream"} | RAW_MIMES
 # An Illustrator file since CS is a PDF with Illustrator's private data: a vector, not a document.
 _ILLUSTRATOR_MARKS = (b"<xmp:CreatorTool>Adobe Illustrator", b"%AI", b"AIPrivateData")
@@ -95,7 +94,7 @@ def sniff(path: Path, filename: str | None = None) -> Sniffed:
         return Sniffed("application/msword", "document", "office")
     if mime in ("application/zip", "application/octet-stream") and _is_docx(path):
         return Sniffed(DOCX_MIME, "document", "office")
-    if mime in _TEXT_MIMES and _is_utf8_text(head):
+    if mime.startswith("text/") and _is_utf8_text(head):
         # Markdown has no magic bytes: the name picks the presentation (Markdown or plain
         # text), never the decoder's trust; both are rendered as text to HTML to PDF.
         if filename and filename.lower().endswith(MARKDOWN_SUFFIXES):

@@ -72,3 +72,81 @@ def test_bad_files_fail_with_a_code_and_keep_the_original(relpath, code, setting
 
 def test_a_deleted_asset_is_skipped(settings, store):
     assert pipeline.process(new_id(), settings, store) is None
+
+
+@pytest.mark.parametrize(
+    ("relpath", "code"),
+    [
+        ("hostile/bomb_17000x17000.avif", "too_many_pixels"),  # refused before libheif runs
+        ("hostile/bomb_svg_10000000px.svg", "too_many_pixels"),
+        ("hostile/corrupted_canon_1dx3.hif", "decode_error"),
+        ("hostile/fuzzed_iphone_x.heic", "decode_error"),
+        ("hostile/svgz_truncated.svgz", "unsupported_type"),
+        ("hostile/json_named_webp.webp", "unsupported_type"),
+        ("pdf/encrypted_128bit_rc4.pdf", "encrypted_document"),
+        ("raw/fujifilm_s5pro.raf", "decode_error"),  # metadata only, no raw data
+    ],
+)
+def test_hostile_complex_files_fail_and_the_next_job_still_works(relpath, code, settings, store):
+    data = corpus_file(relpath).read_bytes()
+    bad = pipeline.process(_upload(store, data, relpath.split("/")[-1]), settings, store)
+    assert (bad.status, bad.error.code) == ("failed", code), bad.error
+    assert store.get_bytes(original_key(bad.id)) == data
+    good = make_jpeg(settings.data_dir.parent / "next.jpg", 64, 48).read_bytes()
+    assert pipeline.process(_upload(store, good, "next.jpg"), settings, store).status == "ready"
+
+
+def test_postscript_reading_files_fails_as_forbidden(tmp_path, settings, store):
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n(/etc/passwd) (r) file\n"
+    m = pipeline.process(_upload(store, eps, "innocent.eps"), settings, store)
+    assert (m.status, m.error.code, m.error.stage) == ("failed", "forbidden_operation", "render")
+
+
+def test_a_heic_gets_a_proxy_samples_and_placeholders(settings, store):
+    data = corpus_file("heif/iphone_8plus_orientation6.heic").read_bytes()
+    m = pipeline.process(_upload(store, data, "IMG_0001.HEIC"), settings, store)
+    assert m.status == "ready", m.error
+    assert (m.kind, m.source.mime) == ("complex_image", "image/heic")
+    assert (m.image.width, m.image.height) == (3024, 4032)
+    assert m.image.icc == "Display P3"
+    assert set(m.derivatives) == {"proxy", "optimized", "thumb"}
+    proxy = m.derivatives["proxy"]
+    assert (proxy.width, proxy.height) == (3024, 4032)
+    assert store.get_bytes(proxy.key)[:3] == b"\xff\xd8\xff"
+    assert (m.derivatives["optimized"].width, m.derivatives["optimized"].height) == (1536, 2048)
+    assert m.placeholders["blurhash"] and m.placeholders["dominant_color"].startswith("#")
+    assert m.metadata.camera == {"make": "Apple", "model": "iPhone 8 Plus"}
+
+
+def test_a_raw_file_gets_exiftools_exact_type(settings, store):
+    data = corpus_file("raw/panasonic_dmc-lx3.rw2").read_bytes()
+    m = pipeline.process(_upload(store, data, "P1000.RW2"), settings, store)
+    assert m.status == "ready", m.error
+    assert m.source.mime == "image/x-panasonic-rw2"
+    assert m.derivatives["proxy"].width == 3664
+
+
+@pytest.mark.slow
+def test_a_docx_gets_document_pdf_poster_and_samples(settings, store):
+    data = corpus_file("docs/word_cyrillic.docx").read_bytes()
+    m = pipeline.process(_upload(store, data, "report.docx"), settings, store)
+    assert m.status == "ready", m.error
+    assert m.kind == "document"
+    assert set(m.derivatives) == {"document", "poster", "optimized", "thumb"}
+    assert store.get_bytes(m.derivatives["document"].key)[:5] == b"%PDF-"
+    assert m.derivatives["poster"].width == 1240
+    assert m.image.pages >= 2
+    paper = bytes.fromhex(m.placeholders["dominant_color"][1:])
+    assert min(paper) >= 0xF8  # a page of text is mostly white paper
+
+
+def test_a_pdf_upload_gets_a_poster_but_no_second_pdf(settings, store):
+    data = corpus_file("pdf/text_2_pages.pdf").read_bytes()
+    m = pipeline.process(
+        _upload(store, data, "paper.pdf"),
+        settings,
+        store,
+    )
+    assert m.status == "ready", m.error
+    assert set(m.derivatives) == {"poster", "optimized", "thumb"}
+    assert (m.image.pages, m.metadata.pages) == (2, 2)
