@@ -5,6 +5,7 @@ from fastapi import FastAPI
 import delivery.app
 import ingest_worker.api
 from picsha import ops
+from picsha.console import install_console
 from picsha.docs import install_docs
 from shared.errors import install_error_handlers
 from shared.middleware import ObservabilityMiddleware
@@ -26,6 +27,7 @@ def create_app(settings: Settings) -> FastAPI:
     ingest_worker.api.configure(app, settings, store)
     delivery.app.configure(app, settings, store)
     app.include_router(ops.router)
+    install_console(app, settings)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict:

@@ -58,6 +58,17 @@ MANIFEST = {
     "placeholders": {"dominant_color": "#6b7f99"},
 }  # fmt: skip
 
+HIT = {
+    "id": ASSET_ID,
+    "score": 0.82,
+    "matched": ["labels", "embedding"],
+    "kind": "image",
+    "filename": "IMG_0042.jpg",
+    "labels": ["bicycle", "wall"],
+    "alt_text": "A red bicycle leaning on a blue wall",
+    "links": {"self": f"/v1/assets/{ASSET_ID}", "render": f"/render/{ASSET_ID}"},
+}
+
 NOT_FOUND = ERROR_EXAMPLE("asset_not_found", f"no asset '{ASSET_ID}'")
 BAD_PARAM = ERROR_EXAMPLE("invalid_parameter", "wd: Input should be greater than or equal to 1")
 
@@ -79,14 +90,26 @@ EXAMPLES: dict[tuple[str, str], dict[int, Any]] = {
     },
     ("GET", "/v1/search"): {
         200: {
-            "items": [{"id": ASSET_ID, "score": 0.82, "manifest": MANIFEST}],
-            "next_cursor": None,
+            "items": [HIT],
+            "next_cursor": "eyJvIjogMjB9",
+            "total": 1,
+            "mode": "hybrid",
         },
-        400: ERROR_EXAMPLE("invalid_request", "q: Field required"),
+        400: ERROR_EXAMPLE("invalid_cursor", "cursor is not from this search"),
     },
-    ("GET", "/v1/assets/{asset_id}/similar"): {
-        200: {"items": [{"id": ASSET_ID, "score": 0.91, "manifest": MANIFEST}]},
+    ("GET", "/v1/assets/{asset_id}/similar"): {200: {"items": [HIT]}, 404: NOT_FOUND},
+    ("GET", "/v1/assets/{asset_id}/duplicates"): {
+        200: {"items": [{**HIT, "hash_distance": 2, "cosine": 0.99}]},
         404: NOT_FOUND,
+    },
+    ("GET", "/v1/assets/{asset_id}/alt-text"): {
+        200: {
+            "id": ASSET_ID,
+            "alt_text": "A red bicycle leaning on a blue wall",
+            "source": "generated from detected labels",
+            "provider": "local",
+        },
+        409: ERROR_EXAMPLE("analysis_not_done", "analysis is pending; alt text comes with it"),
     },
     ("GET", "/render/{asset_id}"): {
         200: ("image/webp", "(binary WebP bytes)"),

@@ -1,0 +1,118 @@
+"""The web console in a real browser against a real `picsha serve` on 127.0.0.1."""
+
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from shared import imaging
+from tests.helpers import corpus_file, load, make_jpeg
+
+pytestmark = pytest.mark.slow
+
+HOSTILE_NAME = "<img src=x onerror=alert(1)>.jpg"
+HOSTILE_EXIF = "<script>alert(2)</script>"
+
+
+def sign_in(page: Page, served) -> None:
+    page.goto(f"{served.base}/console")
+    page.fill("input[name=api_key]", served.key)
+    page.click("#signin button[type=submit]")
+    expect(page.locator("#library")).to_be_visible()
+
+
+def upload(page: Page, paths: list[Path]) -> None:
+    page.set_input_files("#files", [str(p) for p in paths])
+    for path in paths:
+        row = page.locator("#uploads li", has_text=path.name)
+        expect(row.locator(".state")).to_have_text("ready", timeout=60_000)
+
+
+def test_upload_grid_asset_page_and_playground(page: Page, served, artefacts, tmp_path):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    sign_in(page, served)
+    assert served.key not in page.url
+    assert page.evaluate("document.cookie") == ""  # the session cookie is HttpOnly
+
+    photos = [corpus_file("jpeg/canon_eos40d.jpg"), corpus_file("jpeg/nikon_d70.jpg")]
+    upload(page, photos)
+    for photo in photos:
+        tile = page.locator("#grid li", has_text=photo.name).first
+        expect(tile).to_be_visible()
+        expect(tile.locator("img")).to_have_js_property("complete", True)
+    page.wait_for_function(
+        "[...document.querySelectorAll('#grid img')].every(i => i.naturalWidth > 0)"
+    )
+    page.screenshot(path=artefacts / "grid.png", full_page=True)
+
+    page.locator("#grid li", has_text="canon_eos40d.jpg").first.locator("a").click()
+    expect(page.locator("#asset-title")).to_have_text("canon_eos40d.jpg")
+    expect(page.locator("#details")).to_contain_text("Canon EOS 40D")
+    expect(page.locator("#derivatives")).to_contain_text("thumb")
+
+    page.fill("#render-form input[name=wd]", "73")
+    page.select_option("#render-form select[name=fm]", "webp")
+    expect(page.locator("#render-url")).to_have_value(
+        f"{served.base}/render/{page.url.rsplit('/', 1)[-1]}?wd=73&fm=webp"
+    )
+    page.wait_for_function(
+        "document.getElementById('render-preview').complete"
+        " && document.getElementById('render-preview').naturalWidth === 73"
+    )
+    page.screenshot(path=artefacts / "asset.png", full_page=True)
+
+    page.click("#copy")
+    expect(page.locator("#copied")).to_have_text("Copied")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == page.locator("#render-url").input_value()
+    r = httpx.get(copied)
+    assert r.status_code == 200 and imaging.sniff_format(r.content) == "webp"
+    assert load(r.content).width == 73
+
+
+def test_delete_and_reprocess(page: Page, served, tmp_path):
+    sign_in(page, served)
+    photo = make_jpeg(tmp_path / "to-delete.jpg", 120, 80)
+    upload(page, [photo])
+    page.locator("#grid li", has_text="to-delete.jpg").first.locator("a").click()
+    asset_id = page.url.rsplit("/", 1)[-1]
+    page.click("#reprocess")
+    expect(page.locator("#asset-status")).to_have_text("ready", timeout=60_000)
+    page.click("#delete")
+    page.click("#delete")  # second click confirms
+    expect(page.locator("#library")).to_be_visible()
+    expect(page.locator(f'#grid a[data-id="{asset_id}"]')).to_have_count(0)
+    assert served.client().get(f"/v1/assets/{asset_id}").status_code == 404
+
+
+def test_hostile_filename_and_exif_do_not_run(page: Page, served, artefacts, tmp_path):
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    sign_in(page, served)
+    hostile = make_jpeg(tmp_path / HOSTILE_NAME, 64, 48)
+    subprocess.run(
+        [
+            "exiftool",
+            "-overwrite_original",
+            f"-ImageDescription={HOSTILE_EXIF}",
+            "-Artist=<img src=x onerror=alert(3)>",
+            f"-Make={HOSTILE_EXIF}",
+            str(hostile),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    upload(page, [hostile])
+    tile = page.locator("#grid li", has_text=HOSTILE_NAME).first
+    expect(tile).to_be_visible()
+    tile.locator("a").click()
+    expect(page.locator("#asset-title")).to_have_text(HOSTILE_NAME)  # shown as text
+    page.locator("#details summary").click()
+    expect(page.locator("#details")).to_contain_text(HOSTILE_EXIF)
+    page.screenshot(path=artefacts / "hostile.png", full_page=True)
+    # Nothing injected: no element from the payloads exists, no dialog opened.
+    assert page.locator("main img[src='x'], main script").count() == 0
+    page.wait_for_timeout(500)  # let any injected handler fire (it must not)
+    assert dialogs == []

@@ -1,0 +1,78 @@
+"""The console's server side, in-process: sign-in, the session cookie, the API proxy."""
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from picsha.app import create_app
+from picsha.console.router import STATIC
+from shared.settings import Settings
+
+KEY = "console-test-key"
+HEADER = {"x-picsha-console": "1"}
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> TestClient:
+    return TestClient(create_app(Settings(data_dir=tmp_path / "data", api_keys=[KEY])))
+
+
+def sign_in(client: TestClient, key: str = KEY):
+    return client.post("/console/login", data={"api_key": key}, follow_redirects=False)
+
+
+def test_page_is_served_with_a_strict_csp(client):
+    r = client.get("/console")
+    assert r.status_code == 200 and "Picsha console" in r.text
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert client.get("/console/static/console.js").status_code == 200
+
+
+def test_static_files_load_nothing_from_elsewhere():
+    for path in STATIC.iterdir():
+        text = path.read_text()
+        urls = re.findall(r"https?://[^\s\"'`)]+", text)
+        # The only absolute URL: the outbound map link for GPS positions (a link, not a load).
+        assert all(u.startswith("https://www.openstreetmap.org/") for u in urls), (path, urls)
+        assert "innerHTML" not in text and "insertAdjacentHTML" not in text, path
+
+
+def test_sign_in_keeps_the_key_server_side(client):
+    r = sign_in(client)
+    assert r.status_code == 303 and r.headers["location"] == "/console"
+    cookie = r.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/console" in cookie
+    assert KEY not in cookie and KEY not in r.headers["location"]
+    listing = client.get("/console/api/v1/assets", headers=HEADER)
+    assert listing.status_code == 200 and listing.json()["items"] == []
+    assert client.get("/console/api/session", headers=HEADER).json()["signed_in"] is True
+
+
+def test_wrong_key_sets_no_session(client):
+    r = sign_in(client, "wrong")
+    assert r.status_code == 303 and "signin-failed" in r.headers["location"]
+    assert "set-cookie" not in r.headers
+    assert client.get("/console/api/v1/assets", headers=HEADER).status_code == 401
+
+
+def test_proxy_needs_the_console_header_and_a_session(client):
+    assert client.get("/console/api/v1/assets", headers=HEADER).status_code == 401
+    sign_in(client)
+    forged = client.get("/console/api/v1/assets")  # what a cross-site page could send
+    assert forged.status_code == 403
+    assert client.get("/console/api/elsewhere", headers=HEADER).status_code == 404
+    client.post("/console/logout")
+    assert client.get("/console/api/v1/assets", headers=HEADER).status_code == 401
+
+
+def test_sign_endpoint_signs_render_paths_only(tmp_path):
+    settings = Settings(data_dir=tmp_path / "d", api_keys=[KEY], signing_key="s3cret")
+    client = TestClient(create_app(settings))
+    sign_in(client)
+    r = client.get("/console/api/sign", params={"url": "/render/abc?wd=5"}, headers=HEADER)
+    assert "sig=" in r.json()["url"]
+    bad = client.get("/console/api/sign", params={"url": "https://evil/"}, headers=HEADER)
+    assert bad.status_code == 400
