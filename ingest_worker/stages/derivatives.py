@@ -64,6 +64,8 @@ def build(
         out.update(samples)
         manifest.placeholders = placeholders.compute(base)
     manifest.derivatives = out
+    if manifest.metadata and manifest.metadata.pages is None and manifest.image.pages > 1:
+        manifest.metadata.pages = manifest.image.pages  # multi-page TIFF: the IFD count
 
 
 def _refuse_declared_bomb(tags: dict[str, Any], settings: Settings) -> None:

@@ -70,7 +70,9 @@ def _pages(tags: dict[str, Any]) -> int | None:
 
 
 def _duration(tags: dict[str, Any]) -> float | None:
-    value = _first(tags, "Composite:Duration", "QuickTime:Duration", "GIF:Duration")
+    value = _first(
+        tags, "Composite:Duration", "QuickTime:Duration", "GIF:Duration", "RIFF:Duration"
+    )
     return round(float(value), 3) if isinstance(value, int | float) and value > 0 else None
 
 

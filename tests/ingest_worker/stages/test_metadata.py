@@ -40,3 +40,28 @@ def test_icc_description_and_empty_gps_ifd():
 def test_broken_files_give_a_warning_not_an_exception():
     _meta, _, warning = metadata.extract(corpus_file("hostile/zero_bytes.heic"))
     assert warning and "empty" in warning.lower()
+
+
+def test_taken_at_carries_the_offset_the_file_states():
+    heic, tags, _ = metadata.extract(corpus_file("heif/iphone_xr_orientation6_gps.heic"))
+    assert heic.taken_at == "2021-02-13T11:03:31-06:00"  # EXIF OffsetTimeOriginal
+    assert metadata.icc_description(tags) == "Display P3"
+    pdf, _, _ = metadata.extract(corpus_file("pdf/openoffice_3_pages_mixed_sizes.pdf"))
+    assert pdf.taken_at == "2011-06-26T08:26:03-05:00"  # offset inside the PDF date
+    # No offset in the file: a naive time, never a guessed zone.
+    assert metadata.extract(corpus_file("jpeg/nikon_coolpix_p6000_gps_DSCN0010.jpg"))[
+        0
+    ].taken_at == ("2008-10-22T16:28:39")
+
+
+def test_page_count_and_duration():
+    assert metadata.extract(corpus_file("pdf/openoffice_3_pages_mixed_sizes.pdf"))[0].pages == 3
+    webp, _, _ = metadata.extract(corpus_file("webp/animated_lossy_loop3.webp"))
+    assert webp.duration == 29.712
+
+
+def test_raw_types_are_refined_from_exiftool_only_when_libmagic_was_vague():
+    _, tags, _ = metadata.extract(corpus_file("raw/nikon_d70.nef"))
+    assert metadata.refine_mime("image/x-raw", tags) == "image/x-nikon-nef"
+    _, tags, _ = metadata.extract(corpus_file("hostile/jpeg_exif_claims_dng.jpg"))
+    assert metadata.refine_mime("image/jpeg", tags) == "image/jpeg"  # EXIF claims DNG
