@@ -36,6 +36,18 @@ def _setup_logging(**_: object) -> None:
     configure_logging(os.environ.get("PICSHA_LOG_LEVEL", "INFO").upper())
 
 
+@signals.worker_ready.connect
+def _serve_metrics(**_: object) -> None:
+    """A worker on its own (Fargate) serves /metrics when PICSHA_WORKER_METRICS_PORT is set.
+
+    With prefork children, also set PROMETHEUS_MULTIPROC_DIR so their samples add up here.
+    """
+    port = os.environ.get("PICSHA_WORKER_METRICS_PORT")
+    if port:
+        metrics.serve_http(int(port))
+        log.info("worker metrics on :%s/metrics", port)
+
+
 @signals.worker_process_init.connect
 def _process_up(**_: object) -> None:
     metrics.WORKER_PROCESSES.inc()

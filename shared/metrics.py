@@ -136,6 +136,20 @@ def exposition(extra_probes: Iterable[tuple[str, str, Callable[[], float | None]
     return generate_latest(registry), CONTENT_TYPE_LATEST
 
 
+def serve_http(port: int, addr: str = "0.0.0.0") -> None:
+    """Serve this process's (or, in multiprocess mode, every process's) metrics on a port."""
+    from prometheus_client import start_http_server
+
+    if multiprocess_dir():
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        start_http_server(port, addr, registry=registry)
+    else:
+        start_http_server(port, addr)
+
+
 class _MergedRegistry(CollectorRegistry):
     """The process's default registry plus per-scrape collectors, without mutating it."""
 

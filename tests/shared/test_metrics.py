@@ -1,11 +1,13 @@
 """HTTP metrics and request ids from the middleware, on a real app in-process."""
 
+import httpx
 from fastapi import FastAPI, Response
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from shared import metrics
 from shared.middleware import ObservabilityMiddleware
+from tests.helpers import free_port
 
 
 def sample(name: str, **labels: str) -> float:
@@ -73,3 +75,10 @@ def test_scrape_time_probes_and_a_failing_probe():
     assert "picsha_test_depth 7.0" in text
     assert "picsha_test_broken" not in text
     assert "picsha_libvips_memory_bytes" in text
+
+
+def test_worker_metrics_port_serves_the_exposition():
+    port = free_port()
+    metrics.serve_http(port, "127.0.0.1")
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    assert "picsha_worker_busy" in text
