@@ -9,7 +9,7 @@ from delivery import caching, faces, negotiate, source, thumbor, transform
 from delivery.manifests import ManifestCache
 from delivery.overload import RenderGate
 from delivery.params import RenderParams, parse
-from shared import imaging, signing
+from shared import imaging, metrics, signing
 from shared.errors import PicshaError, install_error_handlers
 from shared.keys import RENDERS_PREFIX, original_key
 from shared.manifest import Manifest
@@ -108,6 +108,7 @@ def respond(
 
     stored_key = f"{RENDERS_PREFIX}/{manifest.id}/{etag.strip(chr(34))}.{fmt}"
     if d.settings.render_result_store and d.store.exists(stored_key):
+        metrics.RENDER_CACHE.labels("result").inc()  # served from the result store
         return _redirect_to_stored(d, stored_key, headers)
 
     data = d.source_data(src.key)
