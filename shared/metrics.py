@@ -10,7 +10,8 @@ import ctypes
 import ctypes.util
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -165,13 +166,19 @@ class _MergedRegistry(CollectorRegistry):
         yield from self._extra.collect()
 
 
-class Timer:
-    """`with Timer() as t: ...; t.seconds` — monotonic, for observations."""
+@contextmanager
+def observe_stage(stage: str, kind: str | None = None) -> Iterator[None]:
+    """Time one pipeline stage into picsha_ingest_stage_seconds and tag its log lines.
 
-    def __enter__(self) -> "Timer":
-        self._start = time.perf_counter()
-        self.seconds = 0.0
-        return self
+    For the pipeline to wrap its steps in (`with observe_stage("metadata", kind): ...`);
+    Celery signals alone see whole tasks, not the stages inside one.
+    """
+    from shared.logging import log_context
 
-    def __exit__(self, *exc: object) -> None:
-        self.seconds = time.perf_counter() - self._start
+    started = time.perf_counter()
+    with log_context(stage=stage):
+        try:
+            yield
+        finally:
+            seconds = time.perf_counter() - started
+            INGEST_STAGE_SECONDS.labels(stage, kind or "unknown").observe(seconds)

@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from shared import metrics
+from shared.logging import stage_var
 from shared.middleware import ObservabilityMiddleware
 from tests.helpers import free_port
 
@@ -82,3 +83,11 @@ def test_worker_metrics_port_serves_the_exposition():
     metrics.serve_http(port, "127.0.0.1")
     text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
     assert "picsha_worker_busy" in text
+
+
+def test_observe_stage_times_and_tags_logs():
+    before = sample("picsha_ingest_stage_seconds_count", stage="metadata", kind="image")
+    with metrics.observe_stage("metadata", "image"):
+        assert stage_var.get() == "metadata"
+    assert stage_var.get() is None
+    assert sample("picsha_ingest_stage_seconds_count", stage="metadata", kind="image") == before + 1
