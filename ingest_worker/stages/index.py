@@ -52,10 +52,14 @@ def iter_manifests(store: ObjectStore, page: int = 500) -> Iterator[Manifest]:
 def reindex(store: ObjectStore, index: SearchIndex) -> tuple[int, int]:
     """Rebuild the index from the manifests alone → (assets indexed, assets seen)."""
     index.clear()
-    indexed = seen = 0
-    for manifest in iter_manifests(store):
-        seen += 1
-        if manifest.status == "ready":
-            index.upsert(doc_from_manifest(manifest))
-            indexed += 1
+    seen = 0
+
+    def ready_docs() -> Iterator:
+        nonlocal seen
+        for manifest in iter_manifests(store):
+            seen += 1
+            if manifest.status == "ready":
+                yield doc_from_manifest(manifest)
+
+    indexed = index.upsert_many(ready_docs())
     return indexed, seen

@@ -114,6 +114,16 @@ class SearchIndex(ABC):
         pass
 
 
+# Words that match nearly every description ("A photo of ..."): they rank nothing, so the
+# keyword side drops them unless the query is made of nothing else.
+# fmt: off
+STOP_WORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "into", "is", "it",
+    "of", "on", "or", "the", "to", "with", "without", "photo", "picture", "image",
+})
+# fmt: on
+
+
 def query_terms(text: str) -> list[str]:
     """Words of a query as plain tokens: quotes, `*`, `-`, `NEAR`, `AND` carry no syntax."""
     import re
@@ -125,7 +135,8 @@ def query_terms(text: str) -> list[str]:
             seen.setdefault(w)
         if len(seen) >= MAX_QUERY_TERMS:
             break
-    return list(seen)
+    content = [w for w in seen if w not in STOP_WORDS]
+    return content or list(seen)
 
 
 def rrf(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
