@@ -124,42 +124,55 @@ def libvips_memory() -> float:
 
 def exposition(extra_probes: Iterable[tuple[str, str, Callable[[], float | None]]] = ()):
     """(body, content type) of the Prometheus text for this process (or all of them)."""
-    probes = [("picsha_libvips_memory_bytes", "libvips tracked memory in the API process",
-               libvips_memory), *extra_probes]  # fmt: skip
-    registry = CollectorRegistry()
-    if multiprocess_dir():
-        from prometheus_client import multiprocess
+    base = _recorded()
+    probes = [
+        (
+            "picsha_libvips_memory_bytes",
+            "libvips tracked memory in the API process",
+            libvips_memory,
+        ),
+        (
+            "picsha_worker_busy_ratio",
+            "Share of worker processes running a task now",
+            lambda: _busy_ratio(base),
+        ),
+        *extra_probes,
+    ]
+    scraped = CollectorRegistry(auto_describe=False)
+    scraped.register(_ScrapeTimeGauges(probes))
+    return generate_latest(_MergedRegistry(base, scraped)), CONTENT_TYPE_LATEST
 
-        multiprocess.MultiProcessCollector(registry)
-    else:
-        registry = _MergedRegistry(REGISTRY, registry)
-    registry.register(_ScrapeTimeGauges(probes))
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+def _recorded() -> CollectorRegistry:
+    """What processes recorded: every process's files in multiprocess mode, else this one."""
+    if not multiprocess_dir():
+        return REGISTRY
+    from prometheus_client import multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry
+
+
+def _busy_ratio(registry: CollectorRegistry) -> float | None:
+    processes = registry.get_sample_value("picsha_worker_processes")
+    busy = registry.get_sample_value("picsha_worker_busy")
+    return busy / processes if processes and busy is not None else None
 
 
 def serve_http(port: int, addr: str = "0.0.0.0") -> None:
     """Serve this process's (or, in multiprocess mode, every process's) metrics on a port."""
     from prometheus_client import start_http_server
 
-    if multiprocess_dir():
-        from prometheus_client import multiprocess
-
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        start_http_server(port, addr, registry=registry)
-    else:
-        start_http_server(port, addr)
+    start_http_server(port, addr, registry=_recorded())
 
 
 class _MergedRegistry(CollectorRegistry):
-    """The process's default registry plus per-scrape collectors, without mutating it."""
+    """Recorded metrics plus per-scrape collectors, without adding to the recorded ones."""
 
     def __init__(self, base: CollectorRegistry, extra: CollectorRegistry):
         super().__init__(auto_describe=False)
         self._base, self._extra = base, extra
-
-    def register(self, collector: Collector) -> None:
-        self._extra.register(collector)
 
     def collect(self):
         yield from self._base.collect()

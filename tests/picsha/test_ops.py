@@ -59,6 +59,7 @@ def test_metrics_move_after_upload_and_render(served, tmp_path):
     assert moved("picsha_ingest_task_seconds_count", **ingest) == 1
     assert moved("picsha_ingest_failures_total", code="unsupported_type") == 1
     assert value(after, "picsha_worker_processes") >= 1
+    assert 0 <= value(after, "picsha_worker_busy_ratio") <= 1
     assert ("picsha_queue_depth", frozenset()) in after
 
 
