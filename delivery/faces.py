@@ -7,12 +7,12 @@ Without the extra, or when nothing is found, the caller falls back to attention 
 import threading
 from functools import lru_cache
 
-import numpy as np
 from cachetools import LRUCache
 
 from delivery import transform
 from delivery.source import RenderSource
 from shared import imaging
+from shared.ai.prepare import image_rgb_array
 from shared.manifest import Manifest
 
 DETECT_SIDE = 640  # BlazeFace full-range looks at 192 px; more only costs time
@@ -63,18 +63,9 @@ def detect(manifest: Manifest, source: transform.Source, src: RenderSource) -> l
     if detector is None:
         return []
     image = imaging.thumbnail(source, DETECT_SIDE, DETECT_SIDE, to_srgb=src.has_icc)
-    image = imaging.web_ready(image)
-    if image.hasalpha():
-        image = image.flatten(background=[255, 255, 255])
-    if image.bands == 1:
-        image = image.bandjoin([image, image])
-    pixels = np.ndarray(
-        buffer=image.write_to_memory(),
-        dtype=np.uint8,
-        shape=(image.height, image.width, image.bands),
-    )[..., :3]
+    pixels = image_rgb_array(image)
     with _lock:
-        faces = detector(np.ascontiguousarray(pixels))
+        faces = detector(pixels)
     boxes = [
         (f.box[0] * src.width, f.box[1] * src.height, f.box[2] * src.width, f.box[3] * src.height)
         for f in faces

@@ -24,11 +24,16 @@ def model_jpeg(source: Path | bytes, max_side: int, max_bytes: int, quality: int
 
 def rgb_array(jpeg: bytes, max_side: int | None = None):
     """Decoded HxWx3 uint8 numpy array (what the local models take)."""
-    import numpy as np
-
     image = pyvips.Image.new_from_buffer(jpeg, "")
     if max_side and max(image.width, image.height) > max_side:
         image = image.thumbnail_image(max_side, height=max_side)
+    return image_rgb_array(image)
+
+
+def image_rgb_array(image: pyvips.Image):
+    """Any libvips image → contiguous HxWx3 uint8 array (alpha flattened on white)."""
+    import numpy as np
+
     image = imaging.web_ready(image)
     if image.hasalpha():
         image = image.flatten(background=[255, 255, 255])
