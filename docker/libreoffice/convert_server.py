@@ -36,6 +36,24 @@ from urllib.parse import parse_qs, urlsplit
 
 TARGETS = {"pdf": "application/pdf"}
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
+# Written into each slot's profile: no macro runs, linked images/objects are not fetched
+# (the same settings as ingest_worker/stages/libreoffice.py).
+HARDENING = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<oor:items xmlns:oor="http://openoffice.org/2001/registry" '
+    'xmlns:xs="http://www.w3.org/2001/XMLSchema" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+    + "".join(
+        '<item oor:path="/org.openoffice.Office.Common/Security/Scripting">'
+        f'<prop oor:name="{name}" oor:op="fuse"><value>{value}</value></prop></item>\n'
+        for name, value in (
+            ("MacroSecurityLevel", "3"),
+            ("DisableMacrosExecution", "true"),
+            ("BlockUntrustedRefererLinks", "true"),
+        )
+    )
+    + "</oor:items>\n"
+)
 
 
 @dataclass
@@ -75,7 +93,8 @@ class Converter:
         self._profiles: queue.Queue[Path] = queue.Queue()
         for slot in range(max(1, self.settings.concurrency)):
             profile = self.root / f"profile-{slot}"
-            profile.mkdir(parents=True, exist_ok=True)
+            (profile / "user").mkdir(parents=True, exist_ok=True)
+            (profile / "user" / "registrymodifications.xcu").write_text(HARDENING)
             self._profiles.put(profile)
 
     def convert(self, data: bytes, filename: str, target: str) -> bytes:
@@ -116,6 +135,9 @@ class Converter:
             "--nodefault",
             "--nolockcheck",
             f"-env:UserInstallation={profile.as_uri()}",
+            # Writer's own HTML import paginates and honours the stylesheet (Writer/Web,
+            # the default for .html, prints a blank page); Markdown arrives as HTML.
+            *(["--infilter=HTML (StarWriter)"] if source.suffix in (".html", ".htm") else []),
             "--convert-to",
             target,
             "--outdir",

@@ -10,6 +10,8 @@ import os
 import shutil
 from pathlib import Path
 
+import httpx
+
 from ingest_worker.stages import external
 
 SOFFICE = os.environ.get("PICSHA_SOFFICE", "soffice")
@@ -40,8 +42,43 @@ class ConversionFailed(Exception):
     pass
 
 
+def _via_service(url: str, source: Path, workdir: Path, timeout: float) -> Path:
+    try:
+        response = httpx.post(
+            f"{url.rstrip('/')}/convert",
+            params={"to": "pdf"},
+            content=source.read_bytes(),
+            headers={"X-Filename": source.name},
+            timeout=timeout + 15,  # the service's own bound fires first
+        )
+    except httpx.TimeoutException as exc:
+        raise external.ConverterTimeout("converter service", timeout) from exc
+    except httpx.TransportError as exc:
+        # The converter container restarting is not the document's fault: retry the job.
+        raise ConnectionError(f"converter service unreachable: {exc}") from exc
+    if response.status_code == 200:
+        pdf = workdir / f"{source.stem}.pdf"
+        pdf.write_bytes(response.content)
+        return pdf
+    try:
+        message = response.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        message = response.text[:200]
+    if response.status_code == 504:
+        raise external.ConverterTimeout("converter service", timeout)
+    if response.status_code in (502, 503):
+        raise ConnectionError(f"converter service busy: {message}")
+    raise ConversionFailed(f"LibreOffice could not convert the document: {message}")
+
+
 def to_pdf(source: Path, workdir: Path, timeout: float, infilter: str | None = None) -> Path:
-    """Convert `source` to PDF in workdir; its suffix (or `infilter`) picks the import."""
+    """Convert `source` to PDF in workdir; its suffix (or `infilter`) picks the import.
+
+    With PICSHA_CONVERTER_URL set (the deploy's converter container beside the worker),
+    the document goes there instead; the service applies the same import choices.
+    """
+    if url := os.environ.get("PICSHA_CONVERTER_URL"):
+        return _via_service(url, source, workdir, timeout)
     profile = workdir / "lo-profile"
     (profile / "user").mkdir(parents=True, exist_ok=True)
     (profile / "user" / "registrymodifications.xcu").write_text(_HARDENING)

@@ -1,0 +1,83 @@
+"""LibreOffice through the deploy's converter container protocol (docker/libreoffice), with
+real soffice behind it: what the worker does when PICSHA_CONVERTER_URL is set."""
+
+import importlib.util
+import sys
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from ingest_worker.errors import StageError
+from ingest_worker.stages import documents, libreoffice, sniff
+from tests.helpers import REPO, corpus_file, free_port
+
+
+def _load_server():
+    name = "picsha_convert_server"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, REPO / "docker" / "libreoffice" / "convert_server.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def _serve(timeout: float) -> Iterator[str]:
+    server_module = _load_server()
+    settings = server_module.Settings(host="127.0.0.1", port=0, timeout=timeout, concurrency=1)
+    server = server_module.make_server(settings)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def service(monkeypatch) -> Iterator[str]:
+    for url in _serve(timeout=120):
+        monkeypatch.setenv("PICSHA_CONVERTER_URL", url)
+        yield url
+
+
+@pytest.mark.slow
+def test_documents_convert_through_the_service(service, tmp_path, settings):
+    path = corpus_file("docs/word_paragraphs_and_tables.docx")
+    result = documents.render(sniff.sniff(path), path, tmp_path, settings)
+    assert result.pdf.read_bytes()[:5] == b"%PDF-"
+    assert result.width == documents.POSTER_WIDTH
+
+
+@pytest.mark.slow
+def test_markdown_through_the_service_is_styled_not_blank(service, tmp_path, settings):
+    source = tmp_path / "readme.md"
+    source.write_text("# Title\n\n```\ncode block\n```\n")
+    (tmp_path / "w").mkdir()
+    result = documents.render(sniff.sniff(source, "readme.md"), source, tmp_path / "w", settings)
+    import pyvips
+
+    poster = pyvips.Image.new_from_file(str(result.poster))
+    assert poster.min() < 100  # text was printed
+    assert ((poster - [0xF6, 0xF8, 0xFA]).abs() < 4).bandand().avg() > 0.5  # code shading
+
+
+@pytest.mark.slow
+def test_a_service_timeout_is_a_conversion_timeout(monkeypatch, tmp_path, settings):
+    for url in _serve(timeout=0.3):
+        monkeypatch.setenv("PICSHA_CONVERTER_URL", url)
+        path = corpus_file("docs/word_text.docx")
+        with pytest.raises(StageError) as err:
+            documents.render(sniff.sniff(path), path, tmp_path, settings)
+    assert err.value.code == "conversion_timeout"
+
+
+def test_an_unreachable_service_is_transient_not_the_files_fault(monkeypatch, tmp_path):
+    monkeypatch.setenv("PICSHA_CONVERTER_URL", f"http://127.0.0.1:{free_port()}")
+    source = tmp_path / "a.docx"
+    source.write_bytes(b"PK")
+    with pytest.raises(ConnectionError):  # the pipeline turns this into a Celery retry
+        libreoffice.to_pdf(source, tmp_path, timeout=5)
