@@ -1,5 +1,6 @@
 """The web console in a real browser against a real `picsha serve` on 127.0.0.1."""
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from playwright.sync_api import Page, expect
 
 from shared import imaging
 from tests.helpers import corpus_file, load, make_jpeg
+from tests.picsha.conftest import start_server, stop_server
 
 pytestmark = pytest.mark.slow
 
@@ -116,3 +118,31 @@ def test_hostile_filename_and_exif_do_not_run(page: Page, served, artefacts, tmp
     assert page.locator("main img[src='x'], main script").count() == 0
     page.wait_for_timeout(500)  # let any injected handler fire (it must not)
     assert dialogs == []
+
+
+@pytest.fixture(scope="module")
+def served_signed(tmp_path_factory):
+    server = start_server(tmp_path_factory.mktemp("signed"), {"PICSHA_SIGNING_KEY": "console-k"})
+    try:
+        yield server
+    finally:
+        stop_server(server.proc)
+
+
+def test_playground_urls_are_signed_when_signing_is_on(page: Page, served_signed, tmp_path):
+    sign_in(page, served_signed)
+    photo = make_jpeg(tmp_path / "signed.jpg", 200, 100)
+    page.uncheck("#pre-render")  # no thumb.webp: the grid falls back to a (signed) render
+    upload(page, [photo])
+    tile = page.locator("#grid li", has_text="signed.jpg").first
+    page.wait_for_function(
+        "el => el.querySelector('img') && el.querySelector('img').naturalWidth > 0",
+        arg=tile.element_handle(),
+    )
+    tile.locator("a").click()
+    page.fill("#render-form input[name=wd]", "50")
+    expect(page.locator("#render-url")).to_have_value(re.compile(r"[?&]wd=50&sig=[\w-]+$"))
+    page.wait_for_function("document.getElementById('render-preview').naturalWidth === 50")
+    url = page.locator("#render-url").input_value()
+    assert httpx.get(url).status_code == 200
+    assert httpx.get(url.split("&sig=")[0]).status_code == 403  # unsigned is refused
