@@ -36,9 +36,9 @@ def decode(path: Path, max_pixels: int) -> tuple[pyvips.Image, dict]:
     except rawpy.LibRawError as exc:
         raise imaging.ImageDecodeError(f"LibRaw: {_describe(exc)}") from exc
     height, width, bands = rgb.shape
-    # new_from_memory shares the numpy buffer; copy_memory detaches it before rgb goes.
+    # Shares the numpy buffer, no copy: pyvips keeps a reference to it for the image's life.
     image = pyvips.Image.new_from_memory(rgb.data, width, height, bands, "uchar")
-    return image.copy(interpretation="srgb").copy_memory(), facts
+    return image.copy(interpretation="srgb"), facts
 
 
 def _full_size_preview(raw: rawpy.RawPy, width: int, height: int) -> pyvips.Image | None:
@@ -55,7 +55,7 @@ def _full_size_preview(raw: rawpy.RawPy, width: int, height: int) -> pyvips.Imag
         return None
     if max(image.width, image.height) < 0.95 * max(width, height):
         return None
-    return image.copy_memory()
+    return image  # lazy: pyvips copied the JPEG bytes, the decode streams into the proxy
 
 
 def _describe(exc: rawpy.LibRawError) -> str:
