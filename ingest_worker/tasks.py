@@ -5,6 +5,7 @@ from ingest_worker.celery_app import ANALYSIS_TASK, INGEST_TASK, app
 from ingest_worker.errors import TransientError
 from ingest_worker.stages import analysis, index
 from shared.ai import TransientProviderError
+from shared.settings import get_settings
 
 
 @app.task(
@@ -19,7 +20,7 @@ def ingest_asset(asset_id: str) -> str | None:
     manifest = pipeline.process(asset_id)
     if manifest is not None:
         index.safe_index(manifest)  # searchable by name and metadata at once
-        if manifest.status == "ready":
+        if manifest.status == "ready" and get_settings().analysis_enabled:
             analyze_asset.delay(asset_id)  # routed to the analysis queue
     return manifest.status if manifest else None
 

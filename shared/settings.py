@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     bedrock_embed_model: str = "amazon.titan-embed-image-v1"
     bedrock_text_model: str = "anthropic.claude-sonnet-4-6"
     bedrock_image_model: str = "amazon.titan-image-generator-v2:0"
+    analysis_enabled: bool = True  # false: no analysis task after ingest (e.g. for benches)
     # Wall-clock bound on one external conversion (LibreOffice, Ghostscript); the whole
     # process tree is killed when it runs out and the asset fails `conversion_timeout`.
     convert_timeout_seconds: float = 120.0

@@ -32,6 +32,7 @@ from shared.search.base import (
 # Each side of the hybrid ranking contributes at most this many candidates to the fusion.
 KEYWORD_CANDIDATES = 500
 VECTOR_CANDIDATES = 200
+MASK_CACHE = 32  # filter masks kept per index version (100k entries: 400 kB each)
 BROWSE_COUNT_CAP = 10_000  # `total` of a query-less listing stops counting here
 # FTS column weights: a word in the labels or filename says more than one in a long text.
 _BM25 = "bm25(fts, 2.0, 3.0, 1.0, 1.5, 1.0)"
@@ -80,6 +81,7 @@ class EmbeddedIndex(SearchIndex):
             self._db.commit()
         self._local_gen = 0
         self._matrix_key: tuple | None = None
+        self._masks: dict[tuple, np.ndarray] = {}
         self._matrix: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     # -- writes ---------------------------------------------------------------------------
@@ -261,17 +263,28 @@ class EmbeddedIndex(SearchIndex):
             return []  # a vector from another space cannot be compared
         scores = matrix @ q
         if where != "1":
+            scores = scores + self._filter_mask(rowids, where, params)
+        k = min(k, len(ids))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(str(ids[i]), float(scores[i])) for i in top if np.isfinite(scores[i])]
+
+    def _filter_mask(self, rowids: np.ndarray, where: str, params: list) -> np.ndarray:
+        """0 where the filter allows, -inf elsewhere; kept until the index changes, since a
+        person refines the words far more often than the filters."""
+        key = (self._matrix_key, where, tuple(params))
+        mask = self._masks.get(key)
+        if mask is None:
             cur = self._db.execute(f"SELECT d.rowid FROM docs d WHERE {where} ORDER BY 1", params)
             allowed = np.fromiter((r[0] for r in cur), dtype=np.int64)
             pos = np.searchsorted(rowids, allowed)  # both sorted by rowid
             pos = pos[(pos < len(rowids)) & (rowids[np.minimum(pos, len(rowids) - 1)] == allowed)]
             mask = np.full(len(rowids), -np.inf, dtype=np.float32)
             mask[pos] = 0.0
-            scores = scores + mask
-        k = min(k, len(ids))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(str(ids[i]), float(scores[i])) for i in top if np.isfinite(scores[i])]
+            if len(self._masks) >= MASK_CACHE:
+                self._masks.clear()
+            self._masks[key] = mask
+        return mask
 
     def _vectors(self, model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """All vectors of one model as a matrix, cached until anyone writes to the index."""
@@ -293,6 +306,7 @@ class EmbeddedIndex(SearchIndex):
                 else np.zeros((0, 0), dtype=np.float32)
             )
             self._matrix, self._matrix_key = (rowids, ids, matrix), key
+            self._masks.clear()
         return self._matrix
 
     def close(self) -> None:
