@@ -27,6 +27,7 @@ from shared.ids import is_valid_id, new_id
 from shared.keys import original_key
 from shared.manifest import Manifest, Source, load_manifest, save_manifest
 from shared.search import Filters, InvalidCursor, SearchHit, SearchIndex, index_path, open_index
+from shared.search.base import Person
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -213,6 +214,41 @@ def _stream_source(request: Request, manifest: Manifest, provider) -> bytes | No
         return None
     with store.local_copy(key) as path:
         return model_jpeg(path, provider.max_image_side, provider.max_image_bytes)
+
+
+@router.get("/people")
+def people(request: Request, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
+    """People: faces grouped by their descriptors across the library, largest group first."""
+    found = _people(request)
+    return {"items": [_person_json(p, assets=20) for p in found[:limit]], "total": len(found)}
+
+
+@router.get("/people/{person_id}")
+def person(person_id: str, request: Request) -> dict[str, Any]:
+    """One person and every asset their face appears in."""
+    for p in _people(request):
+        if p.id == person_id:
+            return _person_json(p, assets=None)
+    raise PicshaError(404, "person_not_found", f"no person {person_id!r}")
+
+
+def _people(request: Request) -> list[Person]:
+    try:
+        return search_index(_settings(request)).people()
+    except NotImplementedError as exc:
+        raise PicshaError(501, "capability_missing", str(exc)) from exc
+
+
+def _person_json(p: Person, assets: int | None) -> dict[str, Any]:
+    ids = p.asset_ids if assets is None else p.asset_ids[:assets]
+    return {
+        "id": p.id,
+        "face_count": p.face_count,
+        "asset_count": len(p.asset_ids),
+        "assets": [{"id": a, "links": {"render": f"/render/{a}"}} for a in ids],
+        "cover": {"asset_id": p.cover[0], "box": p.cover[1]},
+        "links": {"self": f"/v1/people/{p.id}"},
+    }
 
 
 class GenerateRequest(BaseModel):

@@ -36,6 +36,8 @@ class IndexDoc:
     created_at: str | None = None
     embedding_model: str | None = None
     vector: np.ndarray | None = None  # float32, L2-normalised
+    # (box as fractions, descriptor) of each face that has one: groups people
+    face_vectors: list[tuple[list[float], np.ndarray]] = field(default_factory=list)
 
 
 @dataclass
@@ -67,6 +69,14 @@ class SearchPage:
     total: int  # candidates ranked (all pages)
 
 
+@dataclass
+class Person:
+    id: str  # stable while the person's first-seen face stays in the library
+    face_count: int
+    asset_ids: list[str]  # most faces first
+    cover: tuple[str, list[float]]  # (asset id, face box) to show
+
+
 class InvalidCursor(ValueError):
     pass
 
@@ -96,6 +106,10 @@ class SearchIndex(ABC):
     @abstractmethod
     def similar(self, asset_id: str, limit: int = 10) -> list[SearchHit]:
         """Nearest entries to an asset's own embedding (the asset itself excluded)."""
+
+    def people(self) -> list[Person]:
+        """Faces grouped into people, largest group first."""
+        raise NotImplementedError(f"{type(self).__name__} does not group people")
 
     @abstractmethod
     def clear(self) -> None: ...

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+import numpy as np
+
 from shared.manifest import Manifest
 from shared.search.base import IndexDoc, normalise, vector_from_b64
 
@@ -34,6 +36,11 @@ def doc_from_manifest(manifest: Manifest) -> IndexDoc:
     vector = None
     if embedding.get("vector"):
         vector = normalise(vector_from_b64(embedding["vector"]))
+    face_vectors = [
+        (list(f["box"]), np.asarray(f["embedding"], dtype=np.float32))
+        for f in faces
+        if isinstance(f, dict) and f.get("embedding") and f.get("box")
+    ]
     return IndexDoc(
         id=manifest.id,
         kind=manifest.kind,
@@ -51,6 +58,7 @@ def doc_from_manifest(manifest: Manifest) -> IndexDoc:
         created_at=manifest.created_at.isoformat(),
         embedding_model=embedding.get("model") if vector is not None else None,
         vector=vector,
+        face_vectors=face_vectors,
     )
 
 

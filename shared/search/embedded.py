@@ -17,6 +17,7 @@ import numpy as np
 from shared.search.base import (
     Filters,
     IndexDoc,
+    Person,
     SearchHit,
     SearchIndex,
     SearchPage,
@@ -28,6 +29,7 @@ from shared.search.base import (
     query_terms,
     rrf,
 )
+from shared.search.people import group_faces
 
 # Each side of the hybrid ranking contributes at most this many candidates to the fusion.
 KEYWORD_CANDIDATES = 500
@@ -37,7 +39,7 @@ BROWSE_COUNT_CAP = 10_000  # `total` of a query-less listing stops counting here
 # FTS column weights: a word in the labels or filename says more than one in a long text.
 _BM25 = "bm25(fts, 2.0, 3.0, 1.0, 1.5, 1.0)"
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
     rowid INTEGER PRIMARY KEY,
@@ -52,6 +54,13 @@ CREATE TABLE IF NOT EXISTS vectors (
     vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS vectors_by_model ON vectors (model, rowid);
+CREATE TABLE IF NOT EXISTS faces (
+    rowid INTEGER NOT NULL,  -- = docs.rowid
+    idx INTEGER NOT NULL,
+    box TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (rowid, idx)
+);
 CREATE TABLE IF NOT EXISTS labels (rowid INTEGER NOT NULL, label TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS labels_by_label ON labels (label, rowid);
 CREATE INDEX IF NOT EXISTS docs_by_date ON docs (date);
@@ -74,7 +83,7 @@ class EmbeddedIndex(SearchIndex):
             self._db.execute("PRAGMA synchronous=NORMAL")
             if self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                 # Derived data: an index of another layout is dropped, `picsha reindex` refills.
-                for table in ("docs", "vectors", "labels", "fts"):
+                for table in ("docs", "vectors", "faces", "labels", "fts"):
                     self._db.execute(f"DROP TABLE IF EXISTS {table}")
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._db.executescript(_SCHEMA)
@@ -82,6 +91,8 @@ class EmbeddedIndex(SearchIndex):
         self._local_gen = 0
         self._matrix_key: tuple | None = None
         self._masks: dict[tuple, np.ndarray] = {}
+        self._people_key: tuple | None = None
+        self._people: list[Person] = []
         self._matrix: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     # -- writes ---------------------------------------------------------------------------
@@ -146,6 +157,13 @@ class EmbeddedIndex(SearchIndex):
         self._db.executemany(
             "INSERT INTO labels (rowid, label) VALUES (?, ?)", [(rowid, lb) for lb in labels]
         )
+        self._db.executemany(
+            "INSERT INTO faces (rowid, idx, box, vector) VALUES (?, ?, ?, ?)",
+            [
+                (rowid, i, json.dumps(box), np.asarray(vec, dtype="<f4").tobytes())
+                for i, (box, vec) in enumerate(doc.face_vectors)
+            ],
+        )
         self._local_gen += 1
 
     def delete(self, asset_id: str) -> None:
@@ -160,10 +178,11 @@ class EmbeddedIndex(SearchIndex):
         self._db.execute("DELETE FROM fts WHERE rowid = ?", (rowid,))
         self._db.execute("DELETE FROM labels WHERE rowid = ?", (rowid,))
         self._db.execute("DELETE FROM vectors WHERE rowid = ?", (rowid,))
+        self._db.execute("DELETE FROM faces WHERE rowid = ?", (rowid,))
 
     def clear(self) -> None:
         with self._lock, self._db:
-            for table in ("docs", "fts", "labels", "vectors"):
+            for table in ("docs", "fts", "labels", "vectors", "faces"):
                 self._db.execute(f"DELETE FROM {table}")
             self._local_gen += 1
 
@@ -244,6 +263,27 @@ class EmbeddedIndex(SearchIndex):
             ranked = [(i, s) for i, s in ranked if i != asset_id][:limit]
             docs = self._docs([i for i, _ in ranked])
         return [_hit(docs[i], s, ["embedding"]) for i, s in ranked]
+
+    def people(self) -> list[Person]:
+        with self._lock:
+            version = self._db.execute("PRAGMA data_version").fetchone()[0]
+            key = (version, self._local_gen)
+            if self._people_key != key:
+                rows = self._db.execute(
+                    "SELECT d.id, f.idx, f.box, f.vector FROM faces f"
+                    " JOIN docs d ON d.rowid = f.rowid ORDER BY d.id, f.idx"
+                ).fetchall()
+                # One descriptor size (one face model); a stray row of another is left out.
+                rows = [r for r in rows if len(r[3]) == len(rows[0][3])]
+                self._people = []
+                if rows:
+                    blob = b"".join(r[3] for r in rows)
+                    vectors = np.frombuffer(blob, dtype="<f4").reshape(len(rows), -1)
+                    keys = [(r[0], r[1]) for r in rows]
+                    boxes = [json.loads(r[2]) for r in rows]
+                    self._people = group_faces(keys, boxes, vectors)
+                self._people_key = key
+            return self._people
 
     def _docs(self, ids: list[str]) -> dict[str, IndexDoc]:
         if not ids:

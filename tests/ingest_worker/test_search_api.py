@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import pyvips
 from fastapi.testclient import TestClient
 
 from ingest_worker import search_api
@@ -22,7 +23,14 @@ IMAGES = {
     "astronaut.jpg": lambda: skimage_jpeg("astronaut"),
     "rocket.jpg": lambda: skimage_jpeg("rocket"),
     "menu.jpg": lambda: text_jpeg("Lunch menu\nTomato soup 4.50"),
+    "IMG_2041.jpg": lambda: _crop_of_astronaut(),
 }
+
+
+def _crop_of_astronaut() -> bytes:
+    """The same woman, cropped, mirrored and resized: another photo of one person."""
+    image = pyvips.Image.new_from_buffer(skimage_jpeg("astronaut"), "")
+    return image.crop(50, 0, 400, 400).flip("horizontal").resize(1.7).jpegsave_buffer(Q=80)
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +94,8 @@ def test_hits_carry_scores_matched_fields_and_links(client, library):
 
 def test_filters_over_http(client, library):
     _, _, ids = library
-    assert [h["id"] for h in _search(client, has_faces="true")["items"]] == [ids["astronaut.jpg"]]
+    with_faces = {h["id"] for h in _search(client, has_faces="true")["items"]}
+    assert with_faces == {ids["astronaut.jpg"], ids["IMG_2041.jpg"]}
     assert [h["id"] for h in _search(client, camera="d70")["items"]] == [ids["chelsea.jpg"]]
     assert _search(client, q="cat", kind="document")["items"] == []
     assert _search(client, date_from="2008-10-22", date_to="2008-10-22")["total"] == 1
@@ -119,7 +128,7 @@ def test_similar_and_duplicates(client, library):
     _, _, ids = library
     r = client.get(f"/v1/assets/{ids['chelsea.jpg']}/similar", headers=AUTH)
     items = r.json()["items"]
-    assert r.status_code == 200 and len(items) == 4
+    assert r.status_code == 200 and len(items) == 5
     assert ids["chelsea.jpg"] not in [h["id"] for h in items]
     dupes = client.get(f"/v1/assets/{ids['chelsea.jpg']}/duplicates", headers=AUTH)
     assert dupes.json() == {"items": []}
@@ -167,3 +176,15 @@ def test_vectors_round_trip_through_the_manifest(library):
     doc = search_api.search_index(settings).get(m.id)
     assert doc.vector.shape == (m.analysis["embedding"]["dim"],)
     assert np.isclose(float(np.linalg.norm(doc.vector)), 1.0, atol=1e-4)
+
+
+def test_people_group_the_same_face_across_photos(client, library):
+    _, _, ids = library
+    body = client.get("/v1/people", headers=AUTH).json()
+    assert body["total"] == 1
+    (person,) = body["items"]
+    assert {a["id"] for a in person["assets"]} == {ids["astronaut.jpg"], ids["IMG_2041.jpg"]}
+    assert person["face_count"] == 2 and len(person["cover"]["box"]) == 4
+    one = client.get(person["links"]["self"], headers=AUTH)
+    assert one.status_code == 200 and one.json()["asset_count"] == 2
+    assert client.get("/v1/people/nobody", headers=AUTH).status_code == 404

@@ -53,7 +53,22 @@ class LocalProvider(AIProvider):
     def faces(self, jpeg: bytes) -> list[Face]:
         from shared.ai.local.faces import DETECT_SIDE, FaceDetector
 
-        return self._model("faces", FaceDetector)(rgb_array(jpeg, DETECT_SIDE))
+        rgb = rgb_array(jpeg, DETECT_SIDE)
+        faces = self._model("faces", FaceDetector)(rgb)
+        if faces:
+            encoder = self._face_encoder()
+            if encoder is not None:
+                encoder(rgb, faces)
+        return faces
+
+    def _face_encoder(self):
+        """dlib face descriptors for people grouping; optional, so faces work without it."""
+        from shared.ai.local.face_embed import FaceEncoder
+
+        try:
+            return self._model("face_encoder", FaceEncoder)
+        except ProviderUnavailable:
+            return None
 
     def ocr(self, jpeg: bytes) -> str:
         from shared.ai.local.ocr import TextReader

@@ -33,6 +33,7 @@ def test_faces_found_on_a_portrait_and_not_on_a_cup(local_provider):
     assert 0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 and 0 < h <= 1
     assert 0.3 < x + w / 2 < 0.7  # her face is mid-frame, upper half
     assert y + h / 2 < 0.5
+    assert len(faces[0].embedding) == 128  # dlib descriptor, for grouping people
     assert local_provider.faces(prepared(skimage_jpeg("coffee"))) == []
 
 
