@@ -153,6 +153,18 @@ def query_terms(text: str) -> list[str]:
     return content or list(seen)
 
 
+def label_terms(labels: list[str]) -> list[str]:
+    """What `label=` matches: each label whole and each of its synonyms ("tabby, tabby cat"
+    → "tabby, tabby cat", "tabby", "tabby cat"), lower case."""
+    out: dict[str, None] = {}
+    for label in labels:
+        out.setdefault(label.lower().strip())
+        for part in label.split(","):
+            if part.strip():
+                out.setdefault(part.lower().strip())
+    return list(out)
+
+
 def rrf(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
     scores: dict[str, float] = {}
     for ranking in rankings:

@@ -8,6 +8,7 @@ data_version`). At 100k x 384 that is one ~40 MFLOP matrix-vector product per qu
 """
 
 import json
+import logging
 import sqlite3
 import threading
 from pathlib import Path
@@ -24,12 +25,15 @@ from shared.search.base import (
     decode_cursor,
     encode_cursor,
     fingerprint,
+    label_terms,
     matched_fields,
     normalise,
     query_terms,
     rrf,
 )
 from shared.search.people import group_faces
+
+log = logging.getLogger(__name__)
 
 # Each side of the hybrid ranking contributes at most this many candidates to the fusion.
 KEYWORD_CANDIDATES = 500
@@ -39,7 +43,7 @@ BROWSE_COUNT_CAP = 10_000  # `total` of a query-less listing stops counting here
 # FTS column weights: a word in the labels or filename says more than one in a long text.
 _BM25 = "bm25(fts, 2.0, 3.0, 1.0, 1.5, 1.0)"
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
     rowid INTEGER PRIMARY KEY,
@@ -81,12 +85,20 @@ class EmbeddedIndex(SearchIndex):
             # WAL: the API reads while a worker process writes.
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            if self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            # One process creates or migrates the layout; the others wait for it.
+            self._db.execute("BEGIN IMMEDIATE")
+            found = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if found != SCHEMA_VERSION:
+                if found:
+                    log.warning("search index %s had layout %s; rebuilt empty: run `picsha"
+                                " reindex`", path, found)  # fmt: skip
                 # Derived data: an index of another layout is dropped, `picsha reindex` refills.
                 for table in ("docs", "vectors", "faces", "labels", "fts"):
                     self._db.execute(f"DROP TABLE IF EXISTS {table}")
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            self._db.executescript(_SCHEMA)
             self._db.commit()
         self._local_gen = 0
         self._matrix_key: tuple | None = None
@@ -155,7 +167,8 @@ class EmbeddedIndex(SearchIndex):
             ),
         )
         self._db.executemany(
-            "INSERT INTO labels (rowid, label) VALUES (?, ?)", [(rowid, lb) for lb in labels]
+            "INSERT INTO labels (rowid, label) VALUES (?, ?)",
+            [(rowid, term) for term in label_terms(doc.labels)],
         )
         self._db.executemany(
             "INSERT INTO faces (rowid, idx, box, vector) VALUES (?, ?, ?, ?)",
@@ -367,7 +380,7 @@ def _filter_sql(filters: Filters | None) -> tuple[str, list]:
         params.append(filters.mime)
     if filters.label:
         clauses.append("d.rowid IN (SELECT rowid FROM labels WHERE label = ?)")
-        params.append(filters.label.lower())
+        params.append(filters.label.lower().strip())
     if filters.has_faces is not None:
         clauses.append("d.has_faces = ?")
         params.append(int(filters.has_faces))

@@ -18,6 +18,7 @@ from shared.search.base import (
     decode_cursor,
     encode_cursor,
     fingerprint,
+    label_terms,
     matched_fields,
     normalise,
     query_terms,
@@ -52,7 +53,8 @@ def index_body(dim: int) -> dict[str, Any]:
                 "kind": {"type": "keyword"},
                 "mime": {"type": "keyword"},
                 "filename": {**_TEXT, "fields": {"raw": {"type": "keyword"}}},
-                "labels": {**_TEXT, "fields": {"raw": _KEYWORD_LC}},
+                "labels": _TEXT,
+                "label_terms": _KEYWORD_LC,  # whole labels and their synonyms, for `label=`
                 "description": _TEXT,
                 "ocr_text": _TEXT,
                 "alt_text": {"type": "text", "index": False},
@@ -218,7 +220,7 @@ def filter_clauses(filters: Filters | None) -> list[dict[str, Any]]:
     if filters.mime:
         out.append({"term": {"mime": filters.mime}})
     if filters.label:
-        out.append({"term": {"labels.raw": filters.label.lower()}})
+        out.append({"term": {"label_terms": filters.label.lower().strip()}})
     if filters.has_faces is not None:
         out.append({"term": {"has_faces": filters.has_faces}})
     if filters.camera:
@@ -278,6 +280,7 @@ def _source(doc: IndexDoc, dim: int) -> dict[str, Any]:
         "mime": doc.mime,
         "filename": doc.filename,
         "labels": doc.labels,
+        "label_terms": label_terms(doc.labels),
         "description": doc.description,
         "ocr_text": doc.ocr_text,
         "alt_text": doc.alt_text,

@@ -112,6 +112,8 @@ def test_hybrid_fuses_keyword_and_vector_rankings(index):
         (Filters(kind="document"), {"invoice"}),
         (Filters(mime="image/png"), {"astronaut"}),
         (Filters(label="egyptian cat"), {"cat"}),
+        (Filters(label="Tabby Cat"), {"cat"}),  # a synonym of "tabby, tabby cat"
+        (Filters(label="tabby, tabby cat"), {"cat"}),
         (Filters(has_faces=True), {"astronaut"}),
         (Filters(has_faces=False), {"cat", "invoice", "novector"}),
         (Filters(camera="coolpix"), {"cat"}),

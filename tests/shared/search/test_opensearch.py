@@ -126,7 +126,7 @@ def test_hybrid_search_is_one_msearch_fused_by_rank(os_index):
     assert match["query"] == "tabby cat near x"  # words only: no query syntax reaches OpenSearch
     filters = keyword["query"]["bool"]["filter"]
     assert {"term": {"kind": "image"}} in filters
-    assert {"term": {"labels.raw": "tabby, tabby cat"}} in filters
+    assert {"term": {"label_terms": "tabby, tabby cat"}} in filters
     assert {"term": {"has_faces": False}} in filters
     assert {"wildcard": {"camera.raw": {"value": "*nikon\\**"}}} in filters
     assert {"range": {"date": {"gte": "2020-01-01", "lte": "2020-12-31||/d"}}} in filters
