@@ -210,3 +210,35 @@ def test_text_to_image_refines_the_prompt_then_generates(aws):
     )
     data, refined = provider.generate_image("red bike")
     assert data == png and refined.startswith("A red bicycle")
+
+
+class _StreamingRuntime:
+    """bedrock-runtime for ConverseStream: the request is validated against the real
+    service model (the Stubber cannot build event-stream responses); the events are the
+    shapes ConverseStream documents."""
+
+    def __init__(self, chunks: list[str]) -> None:
+        self.model = _client("bedrock-runtime").meta.service_model.operation_model("ConverseStream")
+        self.chunks = chunks
+        self.calls: list[dict] = []
+
+    def converse_stream(self, **params):
+        from botocore.validate import validate_parameters
+
+        validate_parameters(params, self.model.input_shape)  # raises on a bad request
+        self.calls.append(params)
+        events = [{"messageStart": {"role": "assistant"}}]
+        events += [{"contentBlockDelta": {"delta": {"text": c}, "contentBlockIndex": 0}}
+                   for c in self.chunks]  # fmt: skip
+        events += [{"messageStop": {"stopReason": "end_turn"}}]
+        return {"stream": iter(events)}
+
+
+def test_alt_text_streams_through_converse_stream():
+    runtime = _StreamingRuntime(["A tabby cat", " asleep on", " a red sofa."])
+    provider = BedrockProvider(_client("rekognition"), runtime)
+    chunks = provider.stream_alt_text(ImageFacts(labels=[Label("Cat", 0.9)]), JPEG)
+    assert "".join(chunks) == "A tabby cat asleep on a red sofa."
+    (call,) = runtime.calls
+    assert call["modelId"] == TEXT_MODEL
+    assert call["messages"][0]["content"][0]["image"]["source"]["bytes"] == JPEG
