@@ -9,6 +9,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from shared import imaging
+from shared.ids import new_id
+from shared.manifest import Manifest, Source, save_manifest
+from shared.storage.local import LocalStore
 from tests.helpers import corpus_file, load, make_jpeg
 from tests.picsha.conftest import start_server, stop_server
 
@@ -146,3 +149,45 @@ def test_playground_urls_are_signed_when_signing_is_on(page: Page, served_signed
     url = page.locator("#render-url").input_value()
     assert httpx.get(url).status_code == 200
     assert httpx.get(url.split("&sig=")[0]).status_code == 403  # unsigned is refused
+
+
+def test_grid_pages_in_with_infinite_scroll(page: Page, served):
+    # More than a grid page (48) of records, written straight to the store: the grid reads
+    # only manifests, and the worker need not process 49 uploads for this.
+    store = LocalStore(served.data / "objects")
+    for i in range(49):
+        save_manifest(
+            store,
+            Manifest(
+                id=new_id(),
+                status="ready",
+                kind="image",
+                source=Source(filename=f"many-{i}.jpg", size=1, sha256="0" * 64),
+            ),
+        )
+    client = served.client()
+    total, params = 0, {"limit": "200"}
+    while True:  # what the cursor API holds, whatever earlier tests left
+        listing = client.get("/v1/assets", params=params).json()
+        total += len(listing["items"])
+        if not listing["next_cursor"]:
+            break
+        params["cursor"] = listing["next_cursor"]
+    sign_in(page, served)
+    grid = page.locator("#grid li")
+    expect(grid.first).to_be_visible()
+    for _ in range(50):  # scroll the sentinel into view until every page is in
+        if grid.count() >= total:
+            break
+        page.locator("#sentinel").scroll_into_view_if_needed()
+        page.wait_for_timeout(200)
+    expect(grid).to_have_count(total)
+    assert page.locator("#sentinel").inner_text() == ""  # no more pages
+
+
+def test_upload_area_works_from_the_keyboard(page: Page, served):
+    sign_in(page, served)
+    page.focus("#drop")
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Enter")
+    assert chooser.value.is_multiple()
