@@ -33,3 +33,11 @@ def artefacts(tmp_path: Path) -> Path:
     folder = tmp_path / "artefacts"
     folder.mkdir()
     return folder
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args: dict) -> dict:
+    # Playwright's polling predicates run as page script, which the console's strict CSP
+    # forbids; bypassing it in tests also means the XSS test proves the escaping alone
+    # (the CSP header itself is asserted in tests/picsha/test_console_http.py).
+    return {**browser_context_args, "bypass_csp": True}
