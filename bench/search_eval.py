@@ -221,6 +221,13 @@ def latency(entries: int, query_vectors: dict, model: str, dim: int) -> None:
         index.upsert_many(synthetic_docs(entries, dim, model, rng))
         print(f"\n{entries} synthetic entries inserted in {time.perf_counter() - start:.1f} s")
         queries = list(query_vectors.items())
+        writer = EmbeddedIndex(Path(tmp) / "search.sqlite3")  # as a worker process would
+        fresh = iter(
+            IndexDoc(
+                id=d.id.replace("syn", "new"), **{k: v for k, v in d.__dict__.items() if k != "id"}
+            )
+            for d in synthetic_docs(len(queries), dim, model, rng)
+        )
         cold = time.perf_counter()
         index.search(queries[0][0], queries[0][1], model, limit=20)
         print(f"first query (loads the {entries}x{dim} matrix): "
@@ -234,6 +241,11 @@ def latency(entries: int, query_vectors: dict, model: str, dim: int) -> None:
             ),
             "browse, camera filter": lambda q, v: index.search(
                 "", None, None, Filters(camera="nikon"), limit=20
+            ),
+            # A worker ingesting meanwhile: every query follows a write by another process.
+            "hybrid after another write": lambda q, v: (
+                writer.upsert(next(fresh)),
+                index.search(q, v, model, limit=20),
             ),
         }
         print(f"{'query':<28} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  (n={len(queries)})")

@@ -32,6 +32,7 @@ from shared.search.base import (
     rrf,
 )
 from shared.search.people import group_faces
+from shared.search.vector_cache import LOG_KEEP, RESET, VectorCache
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +44,10 @@ BROWSE_COUNT_CAP = 10_000  # `total` of a query-less listing stops counting here
 # FTS column weights: a word in the labels or filename says more than one in a long text.
 _BM25 = "bm25(fts, 2.0, 3.0, 1.0, 1.5, 1.0)"
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
-    rowid INTEGER PRIMARY KEY,
+    rowid INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: vector caches append by rowid
     id TEXT NOT NULL UNIQUE,
     kind TEXT, mime TEXT, filename TEXT, labels TEXT, description TEXT, ocr_text TEXT,
     alt_text TEXT, metadata_text TEXT, has_faces INTEGER, face_count INTEGER,
@@ -58,6 +59,10 @@ CREATE TABLE IF NOT EXISTS vectors (
     vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS vectors_by_model ON vectors (model, rowid);
+CREATE TABLE IF NOT EXISTS vector_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_rowid INTEGER NOT NULL  -- a vector added or removed, -1: everything (clear)
+);
 CREATE TABLE IF NOT EXISTS faces (
     rowid INTEGER NOT NULL,  -- = docs.rowid
     idx INTEGER NOT NULL,
@@ -93,7 +98,7 @@ class EmbeddedIndex(SearchIndex):
                     log.warning("search index %s had layout %s; rebuilt empty: run `picsha"
                                 " reindex`", path, found)  # fmt: skip
                 # Derived data: an index of another layout is dropped, `picsha reindex` refills.
-                for table in ("docs", "vectors", "faces", "labels", "fts"):
+                for table in ("docs", "vectors", "vector_log", "faces", "labels", "fts"):
                     self._db.execute(f"DROP TABLE IF EXISTS {table}")
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
@@ -101,11 +106,10 @@ class EmbeddedIndex(SearchIndex):
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._db.commit()
         self._local_gen = 0
-        self._matrix_key: tuple | None = None
+        self._caches: dict[str, VectorCache] = {}
         self._masks: dict[tuple, np.ndarray] = {}
         self._people_key: tuple | None = None
         self._people: list[Person] = []
-        self._matrix: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     # -- writes ---------------------------------------------------------------------------
     def upsert(self, doc: IndexDoc) -> None:
@@ -154,6 +158,12 @@ class EmbeddedIndex(SearchIndex):
                 "INSERT INTO vectors (rowid, model, vector) VALUES (?, ?, ?)",
                 (rowid, doc.embedding_model, vector),
             )
+            self._db.execute("INSERT INTO vector_log (doc_rowid) VALUES (?)", (rowid,))
+            if rowid % 1000 == 0:
+                self._db.execute(
+                    "DELETE FROM vector_log WHERE seq <= (SELECT max(seq) FROM vector_log) - ?",
+                    (LOG_KEEP,),
+                )
         self._db.execute(
             "INSERT INTO fts (rowid, filename, labels, description, ocr_text, metadata)"
             " VALUES (?,?,?,?,?,?)",
@@ -190,13 +200,15 @@ class EmbeddedIndex(SearchIndex):
         self._db.execute("DELETE FROM docs WHERE rowid = ?", (rowid,))
         self._db.execute("DELETE FROM fts WHERE rowid = ?", (rowid,))
         self._db.execute("DELETE FROM labels WHERE rowid = ?", (rowid,))
-        self._db.execute("DELETE FROM vectors WHERE rowid = ?", (rowid,))
+        if self._db.execute("DELETE FROM vectors WHERE rowid = ?", (rowid,)).rowcount:
+            self._db.execute("INSERT INTO vector_log (doc_rowid) VALUES (?)", (rowid,))
         self._db.execute("DELETE FROM faces WHERE rowid = ?", (rowid,))
 
     def clear(self) -> None:
         with self._lock, self._db:
-            for table in ("docs", "fts", "labels", "vectors", "faces"):
+            for table in ("docs", "fts", "labels", "vectors", "faces", "vector_log"):
                 self._db.execute(f"DELETE FROM {table}")
+            self._db.execute("INSERT INTO vector_log (doc_rowid) VALUES (?)", (RESET,))
             self._local_gen += 1
 
     # -- reads ----------------------------------------------------------------------------
@@ -308,24 +320,28 @@ class EmbeddedIndex(SearchIndex):
     def _nearest(
         self, vector: np.ndarray, model: str, where: str, params: list, k: int
     ) -> list[tuple[str, float]]:
-        rowids, ids, matrix = self._vectors(model)
+        cache = self._vectors(model)
+        rowids, ids, matrix = cache.view()
         if len(ids) == 0:
             return []
         q = normalise(vector)
         if q.shape[0] != matrix.shape[1]:
             return []  # a vector from another space cannot be compared
-        scores = matrix @ q
+        scores = matrix @ q + cache.dead_mask  # replaced or deleted rows never rank
         if where != "1":
-            scores = scores + self._filter_mask(rowids, where, params)
+            key = (model, cache.generation)
+            scores = scores + self._filter_mask(key, rowids, where, params)
         k = min(k, len(ids))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(str(ids[i]), float(scores[i])) for i in top if np.isfinite(scores[i])]
 
-    def _filter_mask(self, rowids: np.ndarray, where: str, params: list) -> np.ndarray:
+    def _filter_mask(
+        self, version: tuple, rowids: np.ndarray, where: str, params: list
+    ) -> np.ndarray:
         """0 where the filter allows, -inf elsewhere; kept until the index changes, since a
         person refines the words far more often than the filters."""
-        key = (self._matrix_key, where, tuple(params))
+        key = (version, where, tuple(params))
         mask = self._masks.get(key)
         if mask is None:
             cur = self._db.execute(f"SELECT d.rowid FROM docs d WHERE {where} ORDER BY 1", params)
@@ -339,28 +355,16 @@ class EmbeddedIndex(SearchIndex):
             self._masks[key] = mask
         return mask
 
-    def _vectors(self, model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """All vectors of one model as a matrix, cached until anyone writes to the index."""
-        version = self._db.execute("PRAGMA data_version").fetchone()[0]
-        key = (version, self._local_gen, model)
-        if self._matrix_key != key or self._matrix is None:
-            rows = self._db.execute(
-                "SELECT v.rowid, d.id, v.vector FROM vectors v JOIN docs d ON d.rowid = v.rowid"
-                " WHERE v.model = ? ORDER BY v.rowid",
-                (model,),
-            ).fetchall()
-            if rows:  # one name, one dimension; a stray row of another size is left out
-                rows = [r for r in rows if len(r[2]) == len(rows[0][2])]
-            rowids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            ids = np.array([r[1] for r in rows], dtype=object)
-            matrix = (
-                np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(len(rows), -1)
-                if rows
-                else np.zeros((0, 0), dtype=np.float32)
-            )
-            self._matrix, self._matrix_key = (rowids, ids, matrix), key
-            self._masks.clear()
-        return self._matrix
+    def _vectors(self, model: str) -> VectorCache:
+        """The model's vectors in memory, brought up to date with what anyone wrote."""
+        cache = self._caches.get(model)
+        if cache is None:
+            cache = self._caches[model] = VectorCache(model)
+        before = cache.generation
+        cache.refresh(self._db)
+        if cache.generation != before:
+            self._masks = {k: v for k, v in self._masks.items() if k[0][0] != model}
+        return cache
 
     def close(self) -> None:
         with self._lock:

@@ -224,3 +224,28 @@ def test_a_second_process_sees_writes_without_reopening(tmp_path, index):
 def test_clear_empties_everything(index):
     index.clear()
     assert index.count() == 0 and index.search("cat").hits == []
+
+
+def test_a_reader_follows_writes_incrementally(tmp_path, index):
+    reader = EmbeddedIndex(tmp_path / "search.sqlite3")
+    query = vec(0, 0, 0, 0, 1)
+
+    def nearest(**kw):
+        return ids(reader.search("", vector=query, embedding_model=MODEL, limit=1, **kw))
+
+    assert nearest() != ["astronaut"]
+    loaded = reader._caches[MODEL]
+    index.upsert(
+        IndexDoc(id="astronaut", has_faces=True, embedding_model=MODEL, vector=vec(0, 0, 0, 0, 1))
+    )  # fmt: skip  (replaced in place)
+    assert nearest() == ["astronaut"]
+    assert nearest(filters=Filters(has_faces=True)) == ["astronaut"]
+    cache = reader._caches[MODEL]
+    assert cache is loaded and cache.n == 4  # 3 loaded + 1 appended, not reloaded
+    index.delete("astronaut")
+    assert nearest() != ["astronaut"] and nearest(filters=Filters(has_faces=True)) == []
+    index.clear()
+    assert nearest() == []
+    index.upsert(IndexDoc(id="fresh", embedding_model=MODEL, vector=vec(0, 0, 0, 0, 1)))
+    assert nearest() == ["fresh"]
+    reader.close()
