@@ -93,7 +93,7 @@ def _run(
         faces=[
             {"box": f.box, "confidence": f.confidence}
             | ({"embedding": f.embedding} if f.embedding else {})
-            | ({"face_id": f.face_id} if f.face_id else {})
+            | ({"face_id": f.face_id, "matches": f.matches or []} if f.face_id else {})
             for f in facts.faces
         ],
         ocr_text=facts.ocr_text,

@@ -17,6 +17,7 @@ class Face:
     confidence: float
     embedding: list[float] | None = None  # for grouping people, when the provider has one
     face_id: str | None = None  # Rekognition collection face id (IndexFaces)
+    matches: list[str] | None = None  # face ids of the same person already in the collection
 
 
 @dataclass

@@ -38,6 +38,8 @@ class IndexDoc:
     vector: np.ndarray | None = None  # float32, L2-normalised
     # (box as fractions, descriptor) of each face that has one: groups people
     face_vectors: list[tuple[list[float], np.ndarray]] = field(default_factory=list)
+    # (box, face id, ids matched to it) of faces a face service indexed (Rekognition)
+    face_links: list[tuple[list[float], str, list[str]]] = field(default_factory=list)
 
 
 @dataclass

@@ -41,6 +41,11 @@ def doc_from_manifest(manifest: Manifest) -> IndexDoc:
         for f in faces
         if isinstance(f, dict) and f.get("embedding") and f.get("box")
     ]
+    face_links = [
+        (list(f["box"]), str(f["face_id"]), [str(m) for m in f.get("matches") or []])
+        for f in faces
+        if isinstance(f, dict) and f.get("face_id") and f.get("box") and not f.get("embedding")
+    ]
     return IndexDoc(
         id=manifest.id,
         kind=manifest.kind,
@@ -59,6 +64,7 @@ def doc_from_manifest(manifest: Manifest) -> IndexDoc:
         embedding_model=embedding.get("model") if vector is not None else None,
         vector=vector,
         face_vectors=face_vectors,
+        face_links=face_links,
     )
 
 

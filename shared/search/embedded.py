@@ -44,7 +44,7 @@ BROWSE_COUNT_CAP = 10_000  # `total` of a query-less listing stops counting here
 # FTS column weights: a word in the labels or filename says more than one in a long text.
 _BM25 = "bm25(fts, 2.0, 3.0, 1.0, 1.5, 1.0)"
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
     rowid INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: vector caches append by rowid
@@ -67,7 +67,9 @@ CREATE TABLE IF NOT EXISTS faces (
     rowid INTEGER NOT NULL,  -- = docs.rowid
     idx INTEGER NOT NULL,
     box TEXT NOT NULL,
-    vector BLOB NOT NULL,
+    vector BLOB,  -- a face descriptor (local), or
+    face_id TEXT,  -- a face service's id (Rekognition) ...
+    matches TEXT,  -- ... with the ids it matched, as JSON
     PRIMARY KEY (rowid, idx)
 );
 CREATE TABLE IF NOT EXISTS labels (rowid INTEGER NOT NULL, label TEXT NOT NULL);
@@ -180,12 +182,14 @@ class EmbeddedIndex(SearchIndex):
             "INSERT INTO labels (rowid, label) VALUES (?, ?)",
             [(rowid, term) for term in label_terms(doc.labels)],
         )
+        faces = [
+            (json.dumps(box), np.asarray(vec, dtype="<f4").tobytes(), None, None)
+            for box, vec in doc.face_vectors
+        ] + [(json.dumps(box), None, fid, json.dumps(m)) for box, fid, m in doc.face_links]
         self._db.executemany(
-            "INSERT INTO faces (rowid, idx, box, vector) VALUES (?, ?, ?, ?)",
-            [
-                (rowid, i, json.dumps(box), np.asarray(vec, dtype="<f4").tobytes())
-                for i, (box, vec) in enumerate(doc.face_vectors)
-            ],
+            "INSERT INTO faces (rowid, idx, box, vector, face_id, matches)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(rowid, i, *face) for i, face in enumerate(faces)],
         )
         self._local_gen += 1
 
@@ -295,18 +299,26 @@ class EmbeddedIndex(SearchIndex):
             key = (version, self._local_gen)
             if self._people_key != key:
                 rows = self._db.execute(
-                    "SELECT d.id, f.idx, f.box, f.vector FROM faces f"
+                    "SELECT d.id, f.idx, f.box, f.vector, f.face_id, f.matches FROM faces f"
                     " JOIN docs d ON d.rowid = f.rowid ORDER BY d.id, f.idx"
                 ).fetchall()
+                with_vector = [i for i, r in enumerate(rows) if r[3] is not None]
                 # One descriptor size (one face model); a stray row of another is left out.
-                rows = [r for r in rows if len(r[3]) == len(rows[0][3])]
-                self._people = []
-                if rows:
-                    blob = b"".join(r[3] for r in rows)
-                    vectors = np.frombuffer(blob, dtype="<f4").reshape(len(rows), -1)
-                    keys = [(r[0], r[1]) for r in rows]
-                    boxes = [json.loads(r[2]) for r in rows]
-                    self._people = group_faces(keys, boxes, vectors)
+                if with_vector:
+                    size = len(rows[with_vector[0]][3])
+                    with_vector = [i for i in with_vector if len(rows[i][3]) == size]
+                vectors = None
+                if with_vector:
+                    blob = b"".join(rows[i][3] for i in with_vector)
+                    vectors = np.frombuffer(blob, dtype="<f4").reshape(len(with_vector), -1)
+                self._people = group_faces(
+                    [(r[0], r[1]) for r in rows],
+                    [json.loads(r[2]) for r in rows],
+                    vectors,
+                    with_vector,
+                    [r[4] for r in rows],
+                    [json.loads(r[5]) if r[5] else [] for r in rows],
+                )
                 self._people_key = key
             return self._people
 

@@ -15,10 +15,15 @@ _BLOCK = 1024
 def group_faces(
     keys: list[tuple[str, int]],
     boxes: list[list[float]],
-    vectors: np.ndarray,
+    vectors: np.ndarray | None = None,
+    vector_rows: list[int] | None = None,
+    face_ids: list[str | None] | None = None,
+    matches: list[list[str]] | None = None,
     threshold: float = SAME_PERSON,
 ) -> list[Person]:
-    """keys[i] = (asset id, face index) of vectors[i]; returns people, largest first."""
+    """keys[i] = (asset id, face index) of face i. Two faces are one person when their
+    descriptors (vectors[j] belongs to face vector_rows[j], all faces when None) are closer
+    than `threshold`, or when a face service matched their ids (face_ids, matches)."""
     n = len(keys)
     if n == 0:
         return []
@@ -30,18 +35,32 @@ def group_faces(
             i = parent[i]
         return i
 
-    sq = np.einsum("ij,ij->i", vectors, vectors)
-    limit = threshold * threshold
-    for start in range(0, n, _BLOCK):
-        block = vectors[start : start + _BLOCK]
-        # |a-b|^2 = |a|^2 + |b|^2 - 2ab, only against later faces (each pair once)
-        d2 = sq[start : start + len(block), None] + sq[None, start:] - 2 * block @ vectors[start:].T
-        rows, cols = np.nonzero(d2 < limit)
-        for r, c in zip(rows + start, cols + start, strict=True):
-            if c > r:
-                a, b = find(int(r)), find(int(c))
-                if a != b:
-                    parent[max(a, b)] = min(a, b)
+    def union(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    if vectors is not None and len(vectors):
+        rows = np.arange(n) if vector_rows is None else np.asarray(vector_rows)
+        sq = np.einsum("ij,ij->i", vectors, vectors)
+        limit = threshold * threshold
+        for start in range(0, len(vectors), _BLOCK):
+            block = vectors[start : start + _BLOCK]
+            # |a-b|^2 = |a|^2 + |b|^2 - 2ab, only against later faces (each pair once)
+            d2 = (
+                sq[start : start + len(block), None]
+                + sq[None, start:]
+                - 2 * block @ vectors[start:].T
+            )
+            for r, c in zip(*np.nonzero(d2 < limit), strict=True):
+                if c > r:
+                    union(int(rows[r + start]), int(rows[c + start]))
+    if face_ids is not None:
+        by_id = {fid: i for i, fid in enumerate(face_ids) if fid}
+        for i, found in enumerate(matches or []):
+            for other in found or []:
+                if other in by_id:
+                    union(i, by_id[other])
     groups: dict[int, list[int]] = {}
     for i in range(n):
         groups.setdefault(find(i), []).append(i)

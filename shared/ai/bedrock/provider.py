@@ -16,6 +16,7 @@ from shared.settings import Settings
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 MAX_IMAGE_SIDE = 1568
 EMBED_DIM = 1024
+SAME_PERSON_SIMILARITY = 90.0  # Rekognition similarity (%) for "the same person"
 # Titan multimodal embeddings take at most 128 tokens of text; ~4 characters a token.
 MAX_EMBED_TEXT = 500
 MAX_SUMMARY_INPUT = 60_000  # characters of a document sent for its summary
@@ -116,9 +117,25 @@ class BedrockProvider(AIProvider):
             box = [x, y, min(1.0 - x, b["Width"]), min(1.0 - y, b["Height"])]
             confidence = round(detail["Confidence"] / 100, 4)
             faces.append(
-                Face(box=[round(v, 4) for v in box], confidence=confidence, face_id=face_id)
+                Face(
+                    box=[round(v, 4) for v in box],
+                    confidence=confidence,
+                    face_id=face_id,
+                    matches=self._same_person(face_id) if face_id else None,
+                )
             )
         return faces
+
+    def _same_person(self, face_id: str) -> list[str]:
+        """Faces of this person already in the collection (SearchFaces): groups people."""
+        out = self.retry.call(
+            self.rekognition.search_faces,
+            CollectionId=self.collection,
+            FaceId=face_id,
+            FaceMatchThreshold=SAME_PERSON_SIMILARITY,
+            MaxFaces=50,
+        )
+        return [m["Face"]["FaceId"] for m in out.get("FaceMatches", []) if "Face" in m]
 
     def ocr(self, jpeg: bytes) -> str:
         out = self.retry.call(self.rekognition.detect_text, Image={"Bytes": jpeg})

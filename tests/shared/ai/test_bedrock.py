@@ -88,8 +88,16 @@ def test_faces_are_indexed_into_the_collection_for_people_search(aws):
             "MaxFaces": 50,
         },
     )
+    earlier = "99999999-2222-3333-4444-555555555555"
+    rek.add_response(
+        "search_faces",
+        {"SearchedFaceId": face["FaceId"], "FaceMatches": [
+            {"Similarity": 97.5, "Face": {"FaceId": earlier, "Confidence": 99.0}}]},
+        {"CollectionId": "picsha-people", "FaceId": face["FaceId"],
+         "FaceMatchThreshold": 90.0, "MaxFaces": 50},
+    )  # fmt: skip
     (found,) = provider.faces(JPEG)
-    assert found.face_id == face["FaceId"]
+    assert found.face_id == face["FaceId"] and found.matches == [earlier]
     assert found.box == [0.95, 0.0, 0.05, 0.1]  # clamped to the image
 
 

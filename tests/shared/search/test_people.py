@@ -51,3 +51,15 @@ def test_the_embedded_index_groups_and_forgets_deleted_faces(tmp_path):
     assert [p.face_count for p in index.people()] == [1, 1]
     index.clear()
     assert index.people() == []
+
+
+def test_faces_matched_by_a_face_service_are_one_person(tmp_path):
+    index = EmbeddedIndex(tmp_path / "s.sqlite3")
+    index.upsert(IndexDoc(id="p1", face_links=[(BOX, "face-1", [])]))
+    index.upsert(IndexDoc(id="p2", face_links=[(BOX, "face-2", ["face-1"]), (BOX, "face-3", [])]))
+    index.upsert(IndexDoc(id="p3", face_links=[(BOX, "face-4", ["face-2", "gone"])]))
+    people = index.people()
+    assert [(p.face_count, sorted(p.asset_ids)) for p in people] == [
+        (3, ["p1", "p2", "p3"]),
+        (1, ["p2"]),
+    ]
