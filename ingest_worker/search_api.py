@@ -35,9 +35,6 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)], tags=["search"])
 
 MAX_QUERY_CHARS = 16_384  # a pasted paragraph is fine; it is cut to its first terms
-# Near-duplicates: dHash bits that may differ, or embedding cosine at least this.
-DUPLICATE_HASH_BITS = 6
-DUPLICATE_COSINE = 0.97
 
 _indexes: dict[str, SearchIndex] = {}
 _indexes_lock = threading.Lock()
@@ -142,24 +139,12 @@ def similar(
 
 @router.get("/assets/{asset_id}/duplicates")
 def duplicates(asset_id: str, request: Request) -> dict[str, Any]:
-    """Near-duplicates: a close perceptual hash (dHash) or a near-identical embedding."""
+    """Near-duplicates: nearest by embedding, confirmed by a close perceptual hash (dHash)."""
+    from ingest_worker.stages import duplicates as near
+
     manifest = _manifest(request, asset_id)
-    mine = (manifest.analysis or {}).get("dhash")
-    index = search_index(_settings(request))
-    found = []
-    for hit in index.similar(asset_id, 50):
-        other = load_manifest(request.app.state.store, hit.id)
-        theirs = ((other.analysis or {}).get("dhash") if other else None) or None
-        bits = _hamming(mine, theirs)
-        if (bits is not None and bits <= DUPLICATE_HASH_BITS) or hit.score >= DUPLICATE_COSINE:
-            found.append({**_hit_json(hit), "hash_distance": bits, "cosine": hit.score})
-    return {"items": found}
-
-
-def _hamming(a: str | None, b: str | None) -> int | None:
-    if not a or not b:
-        return None
-    return bin(int(a, 16) ^ int(b, 16)).count("1")
+    found = near.find(manifest, search_index(_settings(request)), request.app.state.store)
+    return {"items": [{**d, "links": {"self": f"/v1/assets/{d['id']}"}} for d in found]}
 
 
 @router.get("/assets/{asset_id}/alt-text", response_model=None)

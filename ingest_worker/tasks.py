@@ -38,4 +38,6 @@ def analyze_asset(asset_id: str) -> str | None:
     manifest = analysis.run(asset_id)
     if manifest is not None:
         index.safe_index(manifest)
+        if (manifest.analysis or {}).get("status") == "done":
+            manifest = index.safe_duplicates(manifest)
     return (manifest.analysis or {}).get("status") if manifest else None

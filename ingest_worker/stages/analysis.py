@@ -194,7 +194,7 @@ def dhash(rgb) -> str:
 
 
 @lru_cache
-def _default_store() -> ObjectStore:
+def default_store() -> ObjectStore:
     return open_store(get_settings())
 
 
@@ -210,7 +210,7 @@ def run(
 ) -> Manifest | None:
     """The analysis job: analyse a ready asset and record the result in its manifest."""
     settings = settings or get_settings()
-    store = store or _default_store()
+    store = store or default_store()
     manifest = load_manifest(store, asset_id)
     if manifest is None or manifest.status != "ready":
         return manifest  # deleted, or a reprocess is under way and will enqueue us again

@@ -63,3 +63,15 @@ def reindex(store: ObjectStore, index: SearchIndex) -> tuple[int, int]:
 
     indexed = index.upsert_many(ready_docs())
     return indexed, seen
+
+
+def safe_duplicates(manifest: Manifest, index: SearchIndex | None = None) -> Manifest:
+    """Record near-duplicates in the manifest; a failure only logs (the route asks again)."""
+    from ingest_worker.stages import duplicates
+    from ingest_worker.stages.analysis import default_store
+
+    try:
+        return duplicates.record(manifest, index or default_index(), default_store())
+    except Exception:
+        log.exception("near-duplicate check of %s failed", manifest.id)
+        return manifest
