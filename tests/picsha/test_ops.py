@@ -2,6 +2,7 @@
 and the request id of an upload reaches the worker's log lines."""
 
 import json
+import time
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -25,6 +26,16 @@ def value(samples, name: str, **labels: str) -> float:
     return sum(v for (n, ls), v in samples.items() if n == name and want <= ls)
 
 
+def log_events(path) -> list[dict]:
+    events = []
+    for line in path.read_text().splitlines():
+        try:
+            events.append(json.loads(line))
+        except ValueError:  # a start-up banner, or a line still being written
+            continue
+    return events
+
+
 def test_metrics_move_after_upload_and_render(served, tmp_path):
     before = scrape(served)
     client = served.client()
@@ -45,7 +56,17 @@ def test_metrics_move_after_upload_and_render(served, tmp_path):
         ).status_code
         == 304
     )
-    after = scrape(served)
+    ingest = {"task": "ingest", "kind": "image", "status": "ready"}
+    # The worker records a task's metrics just after it writes the manifest: poll a little.
+    for _ in range(100):
+        after = scrape(served)
+        if value(after, "picsha_ingest_task_seconds_count", **ingest) > value(
+            before, "picsha_ingest_task_seconds_count", **ingest
+        ) and value(after, "picsha_ingest_failures_total") > value(
+            before, "picsha_ingest_failures_total"
+        ):
+            break
+        time.sleep(0.1)
 
     def moved(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)
@@ -55,7 +76,6 @@ def test_metrics_move_after_upload_and_render(served, tmp_path):
     assert moved("picsha_render_cache_total", result="not_modified") == 1
     assert moved("picsha_http_response_bytes_total", route="/render/{asset_id}") >= len(r.content)
     # Recorded in the worker process, through Celery signals.
-    ingest = {"task": "ingest", "kind": "image", "status": "ready"}
     assert moved("picsha_ingest_task_seconds_count", **ingest) == 1
     assert moved("picsha_ingest_failures_total", code="unsupported_type") == 1
     assert value(after, "picsha_worker_processes") >= 1
@@ -73,9 +93,11 @@ def test_request_id_reaches_the_worker_log(served, tmp_path):
     assert r.headers["x-request-id"] == "trace-me-42"
     asset_id = r.json()["id"]
     wait_for(lambda: client.get(f"/v1/assets/{asset_id}").json())
-    events = [
-        json.loads(line) for line in served.log.read_text().splitlines() if line.startswith("{")
-    ]
+    for _ in range(100):  # the worker logs "task finished" just after writing the manifest
+        events = log_events(served.log)
+        if any(e.get("msg") == "task finished" and e.get("asset_id") == asset_id for e in events):
+            break
+        time.sleep(0.1)
     mine = [e for e in events if e.get("request_id") == "trace-me-42"]
     loggers = {e["logger"] for e in mine}
     assert "picsha.access" in loggers  # the API's access line
