@@ -83,13 +83,21 @@ def test_delete_and_reprocess(page: Page, served, tmp_path):
     upload(page, [photo])
     page.locator("#grid li", has_text="to-delete.jpg").first.locator("a").click()
     asset_id = page.url.rsplit("/", 1)[-1]
+    client = served.client()
+    assert client.get(f"/v1/assets/{asset_id}").json()["attempts"] == 1
     page.click("#reprocess")
+    for _ in range(300):  # the worker runs it again
+        manifest = client.get(f"/v1/assets/{asset_id}").json()
+        if manifest["attempts"] == 2 and manifest["status"] == "ready":
+            break
+        page.wait_for_timeout(100)
+    assert manifest["attempts"] == 2 and manifest["status"] == "ready"
     expect(page.locator("#asset-status")).to_have_text("ready", timeout=60_000)
     page.click("#delete")
     page.click("#delete")  # second click confirms
     expect(page.locator("#library")).to_be_visible()
     expect(page.locator(f'#grid a[data-id="{asset_id}"]')).to_have_count(0)
-    assert served.client().get(f"/v1/assets/{asset_id}").status_code == 404
+    assert client.get(f"/v1/assets/{asset_id}").status_code == 404
 
 
 def test_hostile_filename_and_exif_do_not_run(page: Page, served, artefacts, tmp_path):
