@@ -4,6 +4,7 @@ Idempotent: every stage writes fixed keys and the manifest is written last, so r
 the same asset twice (redelivery after a crash, reprocess) converges on the same result.
 """
 
+import errno
 import logging
 from functools import lru_cache
 
@@ -20,13 +21,24 @@ log = logging.getLogger(__name__)
 
 
 @lru_cache
-def _default_store() -> ObjectStore:
+def default_store() -> ObjectStore:
     return open_store(get_settings())
 
 
+# Infrastructure trouble (storage, network): retried by the task, never the file's fault.
+_TRANSIENT = (BotoCoreError, ClientError, ConnectionError, TimeoutError)
+
+
 def process(asset_id: str, settings: Settings | None = None, store: ObjectStore | None = None):
+    try:
+        return _process(asset_id, settings, store)
+    except _TRANSIENT as exc:
+        raise TransientError(str(exc)) from exc
+
+
+def _process(asset_id: str, settings: Settings | None, store: ObjectStore | None):
     settings = settings or get_settings()
-    store = store or _default_store()
+    store = store or default_store()
     manifest = load_manifest(store, asset_id)
     if manifest is None:
         log.info("asset %s has no manifest (deleted?); nothing to do", asset_id)
@@ -48,9 +60,11 @@ def process(asset_id: str, settings: Settings | None = None, store: ObjectStore 
         manifest.error = AssetError(
             stage="fetch", code="original_missing", message="the original object is missing"
         )
-    except (BotoCoreError, ClientError, ConnectionError, TimeoutError) as exc:
-        raise TransientError(str(exc)) from exc
+    except _TRANSIENT:
+        raise
     except Exception as exc:  # a bug must not leave the asset stuck in `processing`
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise TransientError(str(exc)) from exc  # the disk, not the file: retry later
         log.exception("asset %s: unexpected error", asset_id)
         manifest.status = "failed"
         manifest.error = AssetError(stage="pipeline", code="internal_error", message=str(exc))

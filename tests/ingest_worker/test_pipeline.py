@@ -150,3 +150,16 @@ def test_a_pdf_upload_gets_a_poster_but_no_second_pdf(settings, store):
     assert m.status == "ready", m.error
     assert set(m.derivatives) == {"poster", "optimized", "thumb"}
     assert (m.image.pages, m.metadata.pages) == (2, 2)
+
+
+def test_storage_errors_are_transient_even_before_the_stages(settings, store):
+    from botocore.exceptions import EndpointConnectionError
+
+    from ingest_worker.errors import TransientError
+
+    class Down:
+        def get_bytes(self, key):
+            raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
+
+    with pytest.raises(TransientError):
+        pipeline.process(new_id(), settings, Down())
