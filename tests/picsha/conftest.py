@@ -61,9 +61,14 @@ def stop_server(proc: subprocess.Popen) -> None:
         proc.wait(60)
 
 
+# These tests are about the console, CLI and ops surface: no AI analysis after ingest,
+# which keeps the two shared CPU cores for what is being tested.
+NO_ANALYSIS = {"PICSHA_ANALYSIS_ENABLED": "false"}
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[Served]:
-    server = start_server(tmp_path_factory.mktemp("serve"))
+    server = start_server(tmp_path_factory.mktemp("serve"), NO_ANALYSIS)
     try:
         yield server
     finally:

@@ -13,7 +13,7 @@ from shared.ids import new_id
 from shared.manifest import Manifest, Source, save_manifest
 from shared.storage.local import LocalStore
 from tests.helpers import corpus_file, load, make_jpeg
-from tests.picsha.conftest import start_server, stop_server
+from tests.picsha.conftest import NO_ANALYSIS, start_server, stop_server
 
 pytestmark = pytest.mark.slow
 
@@ -133,7 +133,8 @@ def test_hostile_filename_and_exif_do_not_run(page: Page, served, artefacts, tmp
 
 @pytest.fixture(scope="module")
 def served_signed(tmp_path_factory):
-    server = start_server(tmp_path_factory.mktemp("signed"), {"PICSHA_SIGNING_KEY": "console-k"})
+    env = {**NO_ANALYSIS, "PICSHA_SIGNING_KEY": "console-k"}
+    server = start_server(tmp_path_factory.mktemp("signed"), env)
     try:
         yield server
     finally:
