@@ -41,7 +41,8 @@ def test_upload_grid_asset_page_and_playground(page: Page, served, artefacts, tm
     assert served.key not in page.url
     assert page.evaluate("document.cookie") == ""  # the session cookie is HttpOnly
 
-    photos = [corpus_file("jpeg/canon_eos40d.jpg"), corpus_file("jpeg/nikon_d70.jpg")]
+    gps_photo = "nikon_coolpix_p6000_gps_DSCN0010.jpg"
+    photos = [corpus_file("jpeg/canon_eos40d.jpg"), corpus_file(f"jpeg/{gps_photo}")]
     upload(page, photos)
     for photo in photos:
         tile = page.locator("#grid li", has_text=photo.name).first
@@ -52,9 +53,12 @@ def test_upload_grid_asset_page_and_playground(page: Page, served, artefacts, tm
     )
     page.screenshot(path=artefacts / "grid.png", full_page=True)
 
-    page.locator("#grid li", has_text="canon_eos40d.jpg").first.locator("a").click()
-    expect(page.locator("#asset-title")).to_have_text("canon_eos40d.jpg")
-    expect(page.locator("#details")).to_contain_text("Canon EOS 40D")
+    page.locator("#grid li", has_text=gps_photo).first.locator("a").click()
+    expect(page.locator("#asset-title")).to_have_text(gps_photo)
+    expect(page.locator("#details")).to_contain_text("COOLPIX P6000")
+    expect(page.locator("#details")).to_contain_text("640 \u00d7 480")
+    map_link = page.locator("#details a", has_text="(map)")
+    expect(map_link).to_have_attribute("href", re.compile(r"openstreetmap\.org/\?mlat=4\d\.\d+"))
     expect(page.locator("#derivatives")).to_contain_text("thumb")
 
     page.fill("#render-form input[name=wd]", "73")
