@@ -56,7 +56,12 @@ MARKDOWN_MIME = "text/markdown"
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
 _RAW_CANDIDATES = {"image/tiff", "application/octet-stream"} | RAW_MIMES
 # An Illustrator file since CS is a PDF with Illustrator's private data: a vector, not a document.
-_ILLUSTRATOR_MARKS = (b"<xmp:CreatorTool>Adobe Illustrator", b"%AI", b"AIPrivateData")
+# Marks long enough not to turn up by chance in compressed streams.
+_ILLUSTRATOR_MARKS = (
+    b"<xmp:CreatorTool>Adobe Illustrator",  # CS and later: XMP packet
+    b"/Creator (Adobe Illustrator",  # PDF Info dictionary
+    b"%%AI",  # %%AI8_CreatorVersion & co: Illustrator's private PostScript comments
+)
 
 
 @dataclass(frozen=True)
