@@ -98,45 +98,49 @@ def check_libreoffice(_: Settings) -> Check:
 
 
 def check_imagemagick(_: Settings) -> Check:
-    path = shutil.which("magick") or shutil.which("convert")
-    version = _run([path, "-version"]) if path else ""
-    if "ImageMagick" not in version:
-        return Check(
-            "imagemagick",
-            FAIL,
-            "ImageMagick not found: PSD, AI and EPS need it",
-            "apt-get install imagemagick ghostscript",
-        )
-    first = version.splitlines()[0]
-    if not shutil.which("gs"):
-        return Check(
-            "imagemagick",
-            FAIL,
-            f"{first}; Ghostscript (gs) missing for AI/EPS/PDF",
-            "apt-get install ghostscript",
-        )
-    blocked = _blocked_coders(_run([path, "-list", "policy"]))
+    """PSD/PSB go through libvips' ImageMagick loader, EPS/PS through Ghostscript."""
+    import pyvips
+
+    problems, fixes = [], []
+    if not pyvips.type_find("VipsOperation", "magickload"):
+        problems.append("libvips has no ImageMagick loader (PSD/PSB)")
+        fixes.append("apt-get install libvips42 (Debian's build includes it)")
+    gs = shutil.which("gs")
+    if not gs:
+        problems.append("Ghostscript (gs) missing (EPS/PS)")
+        fixes.append("apt-get install ghostscript")
+    blocked = [c for c in _blocked_coders(_policy_text()) if c in ("PSD", "PSB")]
     if blocked:
-        return Check(
-            "imagemagick",
-            WARN,
-            f"ImageMagick policy blocks {', '.join(blocked)} (AI/EPS will fail)",
-            'remove the rights="none" lines for these coders from /etc/ImageMagick-6/policy.xml',
-        )
-    return Check("imagemagick", OK, f"{first}; Ghostscript present; policy allows PDF/EPS")
+        problems.append(f"ImageMagick policy blocks {', '.join(blocked)}")
+        fixes.append('remove their rights="none" lines from /etc/ImageMagick-6/policy.xml')
+    if problems:
+        return Check("imagemagick", FAIL, "; ".join(problems), "; ".join(fixes))
+    version = _run([gs, "--version"]) if gs else "?"
+    return Check("imagemagick", OK, f"libvips ImageMagick loader (PSD); Ghostscript {version}")
 
 
-_GHOSTSCRIPT_CODERS = {"PDF", "PS", "EPS", "EPI", "EPSF", "EPSI", "PS2", "PS3", "XPS"}
+_POLICY_FILES = ("/etc/ImageMagick-6/policy.xml", "/etc/ImageMagick-7/policy.xml")
 
 
-def _blocked_coders(policy_listing: str) -> list[str]:
-    """Ghostscript coders that a `rights: None` block of `-list policy` denies."""
-    blocked: set[str] = set()
-    for block in re.split(r"\n(?=\s*Policy:)", policy_listing):
-        if not re.search(r"rights:\s*None", block, re.IGNORECASE):
+def _policy_text() -> str:
+    texts = []
+    for name in _POLICY_FILES:
+        try:
+            with open(name) as f:
+                texts.append(f.read())
+        except OSError:
             continue
-        for pattern in re.findall(r"pattern:\s*(\S+)", block):
-            blocked |= _GHOSTSCRIPT_CODERS & set(re.split(r"[{},|]", pattern.upper()))
+    return "\n".join(texts)
+
+
+def _blocked_coders(policy_xml: str) -> list[str]:
+    """Coders that an active `<policy domain="coder" rights="none">` denies."""
+    active = re.sub(r"<!--.*?-->", "", policy_xml, flags=re.DOTALL)
+    blocked: set[str] = set()
+    for attrs in re.findall(r"<policy\b([^>]*)>", active):
+        fields = dict(re.findall(r'(\w+)="([^"]*)"', attrs))
+        if fields.get("domain") == "coder" and fields.get("rights", "").lower() == "none":
+            blocked |= {c for c in re.split(r"[{},|\s]+", fields.get("pattern", "").upper()) if c}
     return sorted(blocked)
 
 
