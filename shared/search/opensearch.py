@@ -26,6 +26,7 @@ from shared.search.base import (
 )
 
 KEYWORD_CANDIDATES = 500
+BULK_BATCH = 500
 VECTOR_CANDIDATES = 200
 # The same weights as the embedded index's bm25() columns.
 TEXT_FIELDS = ["filename^2", "labels^3", "description", "ocr_text^1.5", "metadata_text"]
@@ -111,6 +112,27 @@ class OpenSearchIndex(SearchIndex):
     def upsert(self, doc: IndexDoc) -> None:
         self.ensure_index()
         self.client.index(index=self.index, id=doc.id, body=_source(doc, self.dim))
+
+    def upsert_many(self, docs) -> int:
+        """`_bulk` in batches: a reindex of 100k assets is 200 requests, not 100k."""
+        self.ensure_index()
+        n = 0
+        batch: list[dict[str, Any]] = []
+        for doc in docs:
+            batch += [{"index": {"_index": self.index, "_id": doc.id}}, _source(doc, self.dim)]
+            n += 1
+            if len(batch) >= 2 * BULK_BATCH:
+                self._bulk(batch)
+                batch = []
+        if batch:
+            self._bulk(batch)
+        return n
+
+    def _bulk(self, lines: list[dict[str, Any]]) -> None:
+        res = self.client.bulk(body=lines)
+        if res.get("errors"):
+            failed = [i for i in res.get("items", []) if i.get("index", {}).get("error")]
+            raise RuntimeError(f"OpenSearch bulk: {len(failed)} documents failed: {failed[:1]}")
 
     def delete(self, asset_id: str) -> None:
         self.ensure_index()

@@ -27,7 +27,7 @@ class RecordingConnection(Connection):
                         headers=None):  # fmt: skip
         path = url.split("?")[0]
         raw = body.decode() if isinstance(body, bytes) else body
-        if raw and path.endswith("/_msearch"):
+        if raw and path.endswith(("/_msearch", "/_bulk")):
             parsed = [json.loads(line) for line in raw.strip().splitlines()]
         else:
             parsed = json.loads(raw) if raw else None
@@ -174,3 +174,21 @@ def test_clear_deletes_by_query(os_index):
     os_index.clear()
     ((_, _, params, body),) = sent("POST", "/picsha-assets/_delete_by_query")
     assert body == {"query": {"match_all": {}}} and params.get("refresh") == "true"
+
+
+def test_reindex_sends_bulk_batches(os_index, monkeypatch):
+    monkeypatch.setattr("shared.search.opensearch.BULK_BATCH", 2)
+    route("POST", "/_bulk", {"errors": False, "items": []})
+    docs = (IndexDoc(id=f"d{i}", labels=["cat"]) for i in range(5))
+    assert os_index.upsert_many(docs) == 5
+    batches = [r[3] for r in sent("POST", "/_bulk")]
+    assert [len(b) for b in batches] == [4, 4, 2]  # action + source per document
+    assert batches[0][0] == {"index": {"_index": "picsha-assets", "_id": "d0"}}
+    assert batches[0][1]["labels"] == ["cat"]
+
+
+def test_a_failed_bulk_item_is_an_error(os_index):
+    item = {"index": {"_id": "d0", "status": 400, "error": {"type": "mapper_parsing_exception"}}}
+    route("POST", "/_bulk", {"errors": True, "items": [item]})
+    with pytest.raises(RuntimeError, match="1 documents failed"):
+        os_index.upsert_many([IndexDoc(id="d0")])
