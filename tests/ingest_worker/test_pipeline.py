@@ -163,3 +163,21 @@ def test_storage_errors_are_transient_even_before_the_stages(settings, store):
 
     with pytest.raises(TransientError):
         pipeline.process(new_id(), settings, Down())
+
+
+@pytest.mark.parametrize(
+    ("relpath", "derivative"),
+    [
+        ("heif/iphone_xs_gps_p3.heic", "proxy"),
+        ("vector/gnuplot.eps", "proxy"),
+        ("pdf/text_2_pages.pdf", "poster"),
+    ],
+)
+def test_delivery_renders_from_the_proxy_or_poster(relpath, derivative, settings, store):
+    from delivery import source  # the reader of what ingest writes
+
+    data = corpus_file(relpath).read_bytes()
+    m = pipeline.process(_upload(store, data, relpath.rsplit("/", 1)[-1]), settings, store)
+    chosen = source.choose(m)
+    assert chosen.key == m.derivatives[derivative].key
+    assert (chosen.width, chosen.height) == (m.image.width, m.image.height)
