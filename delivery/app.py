@@ -13,6 +13,7 @@ from shared import imaging, metrics, signing
 from shared.errors import PicshaError, install_error_handlers
 from shared.keys import RENDERS_PREFIX, original_key
 from shared.manifest import Manifest
+from shared.memory import limit_malloc_arenas
 from shared.settings import Settings, get_settings
 from shared.storage import ObjectNotFound, ObjectStore, open_store
 
@@ -231,6 +232,7 @@ def configure(app: FastAPI, settings: Settings, store: ObjectStore | None = None
     import pyvips
 
     pyvips.cache_set_max(0)
+    limit_malloc_arenas()
     app.state.delivery = Delivery(settings, store or open_store(settings))
     app.include_router(router)
 

@@ -104,6 +104,10 @@ def keeps_animation(job: Job) -> bool:
 def render(job: Job) -> pyvips.Image:
     image = _geometry(job)
     p = job.params
+    if p.rot or p.flip:
+        # Rotations and flips read pixels out of order, which a sequential (shrink-on-load)
+        # decode cannot serve; the resized image is small, so decode it to memory first.
+        image = imaging.in_memory(image)
     if p.rot:
         image = image.rot(f"d{p.rot}")
     if p.flip:

@@ -10,6 +10,7 @@ from shared.settings import Settings
 def worker_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env["PICSHA_DATA_DIR"] = str(settings.data_dir.resolve())
+    env.setdefault("MALLOC_ARENA_MAX", "2")  # see shared/memory.py
     if settings.api_keys:
         env["PICSHA_API_KEYS"] = ",".join(settings.api_keys)
     return env

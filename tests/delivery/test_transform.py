@@ -200,3 +200,17 @@ def test_gif_output_and_alpha_png(client, ingest, tmp_path):
     assert imaging.sniff_format(r.content) == "gif"
     png = load(client.get(f"/render/{asset.id}?wd=50&fm=png").content)
     assert png.hasalpha()
+
+
+@pytest.mark.parametrize("query", ["rot=90", "rot=180", "rot=270", "flip=v", "flip=h"])
+def test_rotation_and_flips_of_a_large_jpeg(client, ingest, tmp_path, query):
+    from tests.helpers import make_jpeg
+
+    asset = ingest(make_jpeg(tmp_path / "big.jpg", 1600, 1200).read_bytes())
+    r = client.get(f"/render/{asset.id}?wd=1200&fm=webp&{query}")
+    assert r.status_code == 200, r.text
+    img = load(r.content)
+    # `wd` is the final width: a quarter turn is resized for the rotated box.
+    assert (img.width, img.height) == (
+        (1200, 1600) if "9" in query or "27" in query else (1200, 900)
+    )
