@@ -7,6 +7,7 @@ from shared.settings import Settings, get_settings
 
 INGEST_QUEUE = "ingest"
 INGEST_TASK = "ingest_worker.tasks.ingest_asset"
+SWEEP_TASK = "ingest_worker.tasks.sweep_stuck"
 # AI analysis has its own queue so slow model calls never hold up ingest (issue 5).
 ANALYSIS_QUEUE = "analysis"
 ANALYSIS_TASK = "ingest_worker.tasks.analyze_asset"
@@ -31,7 +32,9 @@ def make_celery(settings: Settings) -> Celery:
     else:
         app.conf.broker_url = settings.broker_url
         # Above the longest task time limit, so a slow job is not redelivered while alive.
-        app.conf.broker_transport_options = {"visibility_timeout": 3600}
+        app.conf.broker_transport_options = {
+            "visibility_timeout": settings.broker_visibility_timeout
+        }
     app.conf.update(
         task_default_queue=INGEST_QUEUE,
         task_routes={ANALYSIS_TASK: {"queue": ANALYSIS_QUEUE}},
@@ -45,6 +48,10 @@ def make_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         task_soft_time_limit=600,
         task_time_limit=660,
+        beat_schedule={
+            "sweep-stuck-assets": {"task": SWEEP_TASK, "schedule": settings.sweep_interval_seconds}
+        },
+        beat_schedule_filename=str((settings.data_dir / "celerybeat-schedule").resolve()),
     )
     return app
 

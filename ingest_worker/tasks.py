@@ -1,8 +1,9 @@
 """Celery tasks: thin wrappers; the work is in `pipeline`, so it runs the same anywhere."""
 
-from ingest_worker import pipeline
-from ingest_worker.celery_app import ANALYSIS_TASK, INGEST_TASK, app
+from ingest_worker import pipeline, sweeper
+from ingest_worker.celery_app import ANALYSIS_TASK, INGEST_TASK, SWEEP_TASK, app
 from ingest_worker.errors import TransientError
+from ingest_worker.locks import asset_lock
 from ingest_worker.stages import analysis, index
 from shared.ai import TransientProviderError
 from shared.settings import get_settings
@@ -17,7 +18,10 @@ from shared.settings import get_settings
     max_retries=8,
 )
 def ingest_asset(asset_id: str) -> str | None:
-    manifest = pipeline.process(asset_id)
+    with asset_lock(get_settings(), asset_id) as held:
+        if not held:  # another run of this asset is alive: come back after it
+            raise TransientError(f"asset {asset_id} is being processed by another run")
+        manifest = pipeline.process(asset_id)
     if manifest is not None:
         index.safe_index(manifest)  # searchable by name and metadata at once
         if manifest.status == "ready" and get_settings().analysis_enabled:
@@ -41,3 +45,10 @@ def analyze_asset(asset_id: str) -> str | None:
         if (manifest.analysis or {}).get("status") == "done":
             manifest = index.safe_duplicates(manifest)
     return (manifest.analysis or {}).get("status") if manifest else None
+
+
+@app.task(name=SWEEP_TASK, ignore_result=True)
+def sweep_stuck() -> dict[str, int]:
+    """Periodic (Celery beat): re-enqueue lost jobs, fail assets that never finish."""
+    report = sweeper.sweep(get_settings(), pipeline.default_store(), ingest_asset.delay)
+    return {"requeued": len(report.requeued), "failed": len(report.failed)}
