@@ -14,6 +14,7 @@ from ingest_worker.errors import StageError, TransientError
 from ingest_worker.stages import derivatives, metadata, sniff
 from shared.keys import original_key
 from shared.manifest import AssetError, Manifest, load_manifest, save_manifest
+from shared.metrics import observe_stage
 from shared.settings import Settings, get_settings
 from shared.storage import ObjectNotFound, ObjectStore, open_store
 
@@ -74,16 +75,19 @@ def _process(asset_id: str, settings: Settings | None, store: ObjectStore | None
 
 def _run_stages(manifest: Manifest, path, settings: Settings, store: ObjectStore) -> None:
     warnings: list[str] = []
-    sniffed = sniff.sniff(path, manifest.source.filename)
+    with observe_stage("sniff"):
+        sniffed = sniff.sniff(path, manifest.source.filename)
     manifest.source.mime = sniffed.mime
     manifest.kind = sniffed.kind
 
-    meta, tags, warning = metadata.extract(path)
+    with observe_stage("metadata", sniffed.kind):
+        meta, tags, warning = metadata.extract(path)
     manifest.metadata = meta
     if warning:
         warnings.append(warning)
     manifest.source.mime = metadata.refine_mime(sniffed.mime, tags)
 
     # sample images (+ proxy, or document.pdf + poster) and placeholders
-    derivatives.build(manifest, path, sniffed, tags, settings, store)
+    with observe_stage("render", sniffed.kind):
+        derivatives.build(manifest, path, sniffed, tags, settings, store)
     manifest.warnings = warnings

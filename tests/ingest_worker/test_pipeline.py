@@ -181,3 +181,15 @@ def test_delivery_renders_from_the_proxy_or_poster(relpath, derivative, settings
     chosen = source.choose(m)
     assert chosen.key == m.derivatives[derivative].key
     assert (chosen.width, chosen.height) == (m.image.width, m.image.height)
+
+
+def test_stage_durations_are_measured(settings, store):
+    from shared.metrics import INGEST_STAGE_SECONDS
+
+    def count(stage: str) -> float:
+        return INGEST_STAGE_SECONDS.labels(stage, "image")._sum.get()
+
+    before = {s: count(s) for s in ("metadata", "render")}
+    asset_id = _upload(store, corpus_file("jpeg/canon_eos40d.jpg").read_bytes(), "x.jpg")
+    pipeline.process(asset_id, settings, store)
+    assert all(count(s) > before[s] for s in ("metadata", "render"))
