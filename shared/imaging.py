@@ -162,6 +162,21 @@ def save_jpeg(image: pyvips.Image, path: Path, quality: int) -> None:
         raise ImageDecodeError(_reason(exc)) from exc
 
 
+# Header fields that carry the source's metadata. libvips 8.14's webpsave (and heifsave)
+# ignore `strip`, so they are removed from the image itself before any save.
+_METADATA_PREFIXES = ("exif-", "xmp-", "iptc-", "icc-", "jpeg-thumbnail", "orientation")
+
+
+def strip_metadata(image: pyvips.Image) -> pyvips.Image:
+    names = [n for n in image.get_fields() if n.startswith(_METADATA_PREFIXES)]
+    if not names:
+        return image
+    image = image.copy()  # a new header: the source image is shared and must not change
+    for name in names:
+        image.remove(name)
+    return image
+
+
 def encode(
     image: pyvips.Image,
     fmt: OutputFormat,
@@ -170,7 +185,7 @@ def encode(
 ) -> bytes:
     """Encode with metadata stripped; flattens alpha onto `background` for JPEG."""
     q = quality or DEFAULT_QUALITY[fmt]
-    image = web_ready(image)
+    image = strip_metadata(web_ready(image))
     try:
         if fmt == "jpeg":
             if image.hasalpha():
