@@ -74,6 +74,35 @@ def make_test_jpeg(width: int = 4000, height: int = 3000, quality: int = 90) -> 
     return path
 
 
+def make_test_png_alpha(width: int = 2400, height: int = 1600) -> Path:
+    """A ~4 MP RGBA PNG: the photo of `make_test_jpeg` with a diagonal alpha gradient.
+
+    Same content recipe (corpus photo upscaled with lanczos3 + luma noise sigma 5), alpha
+    falling from 255 at the top-left corner to 0 at the bottom-right; zlib level 6, no ICC.
+    """
+    source = "corpus" if CORPUS_PHOTO.exists() else "synthetic"
+    path = OUT_DIR / f"photo_{width}x{height}_rgba_{source}.png"
+    if path.exists():
+        return path
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    if source == "corpus":
+        photo = pyvips.Image.new_from_file(str(CORPUS_PHOTO), access="sequential")
+        base = photo.resize(width / photo.width, vscale=height / photo.height, kernel="lanczos3")
+    else:
+        base = _synthetic(width, height)
+    noise = pyvips.Image.gaussnoise(width, height, sigma=5, mean=0)
+    xy = pyvips.Image.xyz(width, height)
+    alpha = 255 - (xy[0] + xy[1]) * (255 / (width + height - 2))
+    image = (base + noise).bandjoin(alpha).cast("uchar").copy(interpretation="srgb")
+    image = pyvips.Image.new_from_memory(
+        image.write_to_memory(), width, height, image.bands, "uchar"
+    ).copy(interpretation="srgb")  # drops every metadata field (EXIF, orientation)
+    tmp = path.with_suffix(".tmp.png")
+    image.pngsave(str(tmp), compression=6)
+    tmp.replace(path)
+    return path
+
+
 def _synthetic(width: int, height: int) -> pyvips.Image:
     """Colourful gradients with some structure, for machines without the corpus."""
     xy = pyvips.Image.xyz(width, height)
@@ -368,3 +397,60 @@ def print_table(
 def machine_line() -> str:
     vips = ".".join(str(pyvips.version(i)) for i in range(3))
     return f"{os.cpu_count()} CPUs · libvips {vips} · Python {sys.version.split()[0]}"
+
+
+# --- memory of the server under test ------------------------------------------------------
+
+
+def process_tree(root: int) -> list[int]:
+    """`root`, its descendants and its process group: `picsha serve` + Celery + pool."""
+    parents: dict[int, int] = {}
+    group: set[int] = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # exited while we looked
+        fields = text[text.rindex(")") + 2 :].split()
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        if int(fields[2]) == root:
+            group.add(pid)
+    found, todo = {root}, [root]
+    while todo:  # descendants that may have left the group (setsid in a child)
+        pid = todo.pop()
+        children = [c for c, p in parents.items() if p == pid and c not in found]
+        found.update(children)
+        todo.extend(children)
+    return sorted((found | group) & parents.keys())
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size of one process from /proc (0 once it has gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def process_label(pid: int) -> str:
+    """Short command line, e.g. `picsha serve` or `celery worker`, to tell processes apart."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "?"
+    words = [Path(a.decode(errors="replace")).name for a in argv if a]
+    if "celery" in words:  # `python -m celery -A app worker …` and its forked pool children
+        return "celery worker" if "worker" in words else "celery"
+    if any(w.startswith("exiftool") for w in words):
+        return "exiftool"  # `perl -w …/exiftool -stay_open True …`
+    words = [w for w in words if not w.startswith(("python", "-"))]
+    return " ".join(words[:2]) or "?"
+
+
+def tree_rss(root: int) -> dict[int, int]:
+    """RSS in bytes per live process of `process_tree(root)`."""
+    return {pid: rss for pid in process_tree(root) if (rss := rss_bytes(pid))}
