@@ -156,7 +156,9 @@ def running_server(workers: int = 2, startup_timeout: float = 60) -> Iterator[Se
     tmp = Path(tempfile.mkdtemp(prefix="picsha-bench-"))
     data_dir, log_path = tmp / "data", tmp / "server.log"
     port = free_port()
+    # AI analysis would compete with the measured work for the same two cores.
     env = dict(os.environ, PICSHA_API_KEYS=API_KEY, PICSHA_DATA_DIR=str(data_dir))
+    env.setdefault("PICSHA_ANALYSIS_ENABLED", "false")
     cmd = [_picsha_exe(), "serve", "--host", HOST, "--port", str(port)]
     cmd += ["--data-dir", str(data_dir), "--workers", str(workers)]
     with open(log_path, "wb") as log:
