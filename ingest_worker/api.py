@@ -4,6 +4,7 @@ from typing import Annotated
 
 from celery import Celery
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from ingest_worker import search_api, upload
@@ -122,6 +123,33 @@ def _form_bool(value: object) -> bool:
     if text in ("false", "0", "no", "off", ""):
         return False
     raise PicshaError(400, "invalid_request", "pre_render_sizes must be true or false")
+
+
+class PresignedUploadRequest(BaseModel):
+    filename: str = Field(min_length=1, max_length=255)
+    content_type: str | None = Field(None, max_length=255)
+    pre_render_sizes: bool = False
+
+
+@router.post("/assets/presigned", status_code=201)
+def create_presigned_upload(body: PresignedUploadRequest, request: Request) -> dict:
+    """For large files in S3 mode: an upload form straight to the bucket. The object's
+    S3 event enqueues the same ingest job as `POST /v1/assets` (see ingest_worker/s3_events)."""
+    settings, store = _settings(request), _store(request)
+    asset_id = new_id()
+    form = store.presigned_post(original_key(asset_id), settings.max_upload_bytes)
+    if form is None:
+        raise PicshaError(
+            501, "presigned_uploads_need_s3", "presigned uploads need PICSHA_STORAGE=s3"
+        )
+    manifest = Manifest(
+        id=asset_id,
+        pre_render_sizes=body.pre_render_sizes,
+        upload_via="presigned",
+        source=Source(filename=body.filename, size=0, sha256="", declared_mime=body.content_type),
+    )
+    save_manifest(store, manifest)
+    return {"id": asset_id, "status": manifest.status, "upload": form, "links": _links(asset_id)}
 
 
 @router.get("/assets/{asset_id}")

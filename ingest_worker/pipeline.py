@@ -5,6 +5,7 @@ the same asset twice (redelivery after a crash, reprocess) converges on the same
 """
 
 import errno
+import hashlib
 import logging
 from functools import lru_cache
 
@@ -50,6 +51,8 @@ def _process(asset_id: str, settings: Settings | None, store: ObjectStore | None
     save_manifest(store, manifest)
     try:
         with store.local_copy(original_key(asset_id)) as path:
+            if not manifest.source.sha256:  # a presigned upload: the API never saw the bytes
+                manifest.source.size, manifest.source.sha256 = _size_and_sha256(path)
             _run_stages(manifest, path, settings, store)
         manifest.status = "ready"
     except StageError as exc:
@@ -71,6 +74,16 @@ def _process(asset_id: str, settings: Settings | None, store: ObjectStore | None
         manifest.error = AssetError(stage="pipeline", code="internal_error", message=str(exc))
     save_manifest(store, manifest)
     return manifest
+
+
+def _size_and_sha256(path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1024 * 1024):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
 
 
 def _run_stages(manifest: Manifest, path, settings: Settings, store: ObjectStore) -> None:

@@ -78,6 +78,22 @@ EXAMPLES: dict[tuple[str, str], dict[int, Any]] = {
         400: ERROR_EXAMPLE("missing_file", "multipart field 'file' is required"),
         413: ERROR_EXAMPLE("upload_too_large", "upload exceeds 2147483648 bytes"),
     },
+    ("POST", "/v1/assets/presigned"): {
+        201: {
+            "id": ASSET_ID,
+            "status": "queued",
+            "upload": {
+                "url": "https://picsha-assets.s3.amazonaws.com/",
+                "fields": {
+                    "key": f"assets/{ASSET_ID}/original",
+                    "policy": "eyJ…",
+                    "x-amz-signature": "…",
+                },
+            },
+            "links": LINKS,
+        },
+        501: ERROR_EXAMPLE("presigned_uploads_need_s3", "presigned uploads need PICSHA_STORAGE=s3"),
+    },
     ("GET", "/v1/assets"): {
         200: {"items": [MANIFEST], "next_cursor": ASSET_ID},
         400: ERROR_EXAMPLE("invalid_cursor", "cursor must be an asset id from next_cursor"),

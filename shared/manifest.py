@@ -74,6 +74,9 @@ class Manifest(_Model):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     pre_render_sizes: bool = False
+    # "api": bytes came through POST /v1/assets; "presigned": the client PUT them to S3,
+    # and the upload event enqueues the job (size and sha256 are filled by the worker).
+    upload_via: Literal["api", "presigned"] = "api"
     attempts: int = 0
     source: Source
     kind: Kind | None = None

@@ -86,6 +86,10 @@ class ObjectStore(ABC):
         """The object's own file when the store is a local folder, else None."""
         return None
 
+    def presigned_post(self, key: str, max_bytes: int) -> dict | None:
+        """A browser-style upload form ({url, fields}) straight to the store, if supported."""
+        return None
+
     def presigned_url(self, key: str, filename: str | None = None) -> str | None:
         """A time-limited URL a client can GET directly, where the backend supports it."""
         return None

@@ -110,6 +110,15 @@ class S3Store(ObjectStore):
             tmp.flush()
             yield Path(tmp.name)
 
+    def presigned_post(self, key: str, max_bytes: int) -> dict | None:
+        # S3 itself enforces the size limit: the policy carries a content-length-range.
+        return self.client.generate_presigned_post(
+            self.bucket,
+            key,
+            Conditions=[["content-length-range", 1, max_bytes]],
+            ExpiresIn=self.presign_seconds,
+        )
+
     def presigned_url(self, key: str, filename: str | None = None) -> str | None:
         params = {"Bucket": self.bucket, "Key": key}
         if filename:
