@@ -14,6 +14,7 @@ class RenderSource:
     height: int
     has_icc: bool  # the object embeds a colour profile: convert to sRGB on the way
     animated: bool = False
+    is_jpeg: bool = False  # the object is a JPEG: delivery may pick the DCT shrink-on-load
 
 
 def choose(manifest: Manifest) -> RenderSource:
@@ -31,10 +32,16 @@ def choose(manifest: Manifest) -> RenderSource:
     if manifest.kind == "image" and manifest.image:
         image = manifest.image
         return RenderSource(
-            original_key(manifest.id), image.width, image.height, bool(image.icc), image.animated
+            original_key(manifest.id),
+            image.width,
+            image.height,
+            bool(image.icc),
+            image.animated,
+            is_jpeg=manifest.source.mime == "image/jpeg",
         )
     for name in ("proxy", "poster"):  # proxies and posters are written as plain sRGB
         if name in derivatives and derivatives[name].width:
             d = derivatives[name]
-            return RenderSource(derivative_key(manifest.id, name), d.width, d.height or 0, False)
+            key = derivative_key(manifest.id, name)
+            return RenderSource(key, d.width, d.height or 0, False, is_jpeg=True)
     raise PicshaError(415, "not_renderable", f"a {manifest.kind} asset has no image to render")

@@ -90,6 +90,7 @@ def thumbnail(
     crop: str | None = None,
     to_srgb: bool = True,
     validate: bool = False,
+    jpeg_shrink: int = 1,
 ) -> pyvips.Image:
     """Shrink-on-load resize with EXIF orientation applied.
 
@@ -107,6 +108,13 @@ def thumbnail(
     try:
         if isinstance(source, bytes):
             return pyvips.Image.thumbnail_buffer(source, width, **options)
+        if jpeg_shrink > 1 and not validate:
+            # libvips keeps a 2x margin when it picks the JPEG shrink itself; a caller that
+            # knows the exact target may decode straight at 1/2, 1/4 or 1/8 (DCT scaling).
+            base = pyvips.Image.new_from_file(
+                str(source), shrink=jpeg_shrink, access="sequential"
+            )
+            return base.thumbnail_image(width, **options)
         if validate:
             # Only the source variant passes load options through (libvips 8.14).
             src = pyvips.Source.new_from_file(str(source))

@@ -214,3 +214,29 @@ def test_rotation_and_flips_of_a_large_jpeg(client, ingest, tmp_path, query):
     assert (img.width, img.height) == (
         (1200, 1600) if "9" in query or "27" in query else (1200, 900)
     )
+
+
+def test_jpeg_dct_shrink_is_chosen_for_the_exact_target_and_keeps_quality(tmp_path):
+    import math
+    from pathlib import Path
+
+    from delivery.source import RenderSource
+    from delivery.transform import _jpeg_shrink
+    from shared import imaging
+    from tests.helpers import make_jpeg
+
+    src = RenderSource("k", 4000, 3000, False, is_jpeg=True)
+    path = Path("x.jpg")
+    assert _jpeg_shrink(src, path, 500 / 4000) == 8
+    assert _jpeg_shrink(src, path, 501 / 4000) == 4
+    assert _jpeg_shrink(src, path, 0.9) == 1
+    assert _jpeg_shrink(src, b"bytes", 0.1) == 1  # buffers go through thumbnail_buffer
+    png = RenderSource("k", 4000, 3000, False, is_jpeg=False)
+    assert _jpeg_shrink(png, path, 0.1) == 1
+
+    jpeg = make_jpeg(tmp_path / "big.jpg", 2400, 1800)
+    plain = imaging.in_memory(imaging.thumbnail(jpeg, 300, 300))
+    shrunk = imaging.in_memory(imaging.thumbnail(jpeg, 300, 300, jpeg_shrink=8))
+    assert (shrunk.width, shrunk.height) == (plain.width, plain.height) == (300, 225)
+    mse = ((plain.cast("float") - shrunk.cast("float")) ** 2).avg()
+    assert 10 * math.log10(255**2 / max(mse, 1e-9)) > 30  # the same picture
