@@ -26,6 +26,8 @@ import pyvips
 from rich.console import Console
 from rich.table import Table
 
+from shared.imaging import strip_metadata
+
 BENCH_DIR = Path(__file__).resolve().parent
 OUT_DIR = BENCH_DIR / "out"  # git-ignored cache for generated inputs
 REPO = BENCH_DIR.parent
@@ -57,15 +59,9 @@ def make_test_jpeg(width: int = 4000, height: int = 3000, quality: int = 90) -> 
     if path.exists():
         return path
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    if source == "corpus":
-        photo = pyvips.Image.new_from_file(str(CORPUS_PHOTO), access="sequential")
-        base = photo.resize(width / photo.width, vscale=height / photo.height, kernel="lanczos3")
-    else:
-        base = _synthetic(width, height)
-    noise = pyvips.Image.gaussnoise(width, height, sigma=5, mean=0)
-    image = (base + noise).cast("uchar").copy(interpretation="srgb")
+    image = _photo(width, height).cast("uchar").copy(interpretation="srgb")
     for name in ("icc-profile-data", "orientation", "exif-ifd0-Orientation"):
-        if name in image.get_fields():
+        if name in image.get_fields():  # keep the camera EXIF, like a real upload
             image = image.copy()
             image.remove(name)
     tmp = path.with_suffix(".tmp.jpg")
@@ -85,22 +81,24 @@ def make_test_png_alpha(width: int = 2400, height: int = 1600) -> Path:
     if path.exists():
         return path
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    if source == "corpus":
-        photo = pyvips.Image.new_from_file(str(CORPUS_PHOTO), access="sequential")
-        base = photo.resize(width / photo.width, vscale=height / photo.height, kernel="lanczos3")
-    else:
-        base = _synthetic(width, height)
-    noise = pyvips.Image.gaussnoise(width, height, sigma=5, mean=0)
     xy = pyvips.Image.xyz(width, height)
     alpha = 255 - (xy[0] + xy[1]) * (255 / (width + height - 2))
-    image = (base + noise).bandjoin(alpha).cast("uchar").copy(interpretation="srgb")
-    image = pyvips.Image.new_from_memory(
-        image.write_to_memory(), width, height, image.bands, "uchar"
-    ).copy(interpretation="srgb")  # drops every metadata field (EXIF, orientation)
+    image = _photo(width, height).bandjoin(alpha).cast("uchar").copy(interpretation="srgb")
+    image = strip_metadata(image)
     tmp = path.with_suffix(".tmp.png")
     image.pngsave(str(tmp), compression=6)
     tmp.replace(path)
     return path
+
+
+def _photo(width: int, height: int) -> pyvips.Image:
+    """The shared recipe: corpus photo upscaled (lanczos3) + luma noise sigma 5, as float."""
+    if CORPUS_PHOTO.exists():
+        photo = pyvips.Image.new_from_file(str(CORPUS_PHOTO), access="sequential")
+        base = photo.resize(width / photo.width, vscale=height / photo.height, kernel="lanczos3")
+    else:
+        base = _synthetic(width, height)
+    return base + pyvips.Image.gaussnoise(width, height, sigma=5, mean=0)
 
 
 def _synthetic(width: int, height: int) -> pyvips.Image:
