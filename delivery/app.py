@@ -13,7 +13,7 @@ from shared import imaging, metrics, signing
 from shared.errors import PicshaError, install_error_handlers
 from shared.keys import RENDERS_PREFIX, original_key
 from shared.manifest import Manifest
-from shared.memory import limit_malloc_arenas
+from shared.memory import Trimmer, limit_malloc_arenas
 from shared.settings import Settings, get_settings
 from shared.storage import ObjectNotFound, ObjectStore, open_store
 
@@ -30,6 +30,7 @@ class Delivery:
         self.gate = RenderGate(
             settings.render_concurrency, settings.render_queue, settings.render_queue_seconds
         )
+        self.trimmer = Trimmer(settings.memory_trim_seconds).start()
 
     def source_data(self, key: str) -> transform.Source:
         local = self.store.local_path(key)
@@ -125,6 +126,8 @@ def respond(
             body = imaging.encode(image, fmt, params.q, transform.background_rgb(params))
     except imaging.ImageDecodeError as exc:
         raise PicshaError(422, "render_failed", f"cannot render this asset: {exc}") from exc
+    finally:
+        d.trimmer.worked()
     media_type = imaging.MIME_BY_FORMAT[fmt]
     if len(body) > d.settings.render_max_body_bytes or d.settings.render_result_store:
         d.store.put_bytes(stored_key, body, media_type)

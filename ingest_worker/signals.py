@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from celery import signals
 
-from shared import metrics
+from shared import memory, metrics
 from shared.logging import (
     TASK_HEADER,
     asset_id_var,
@@ -101,6 +101,7 @@ def _task_end(task_id: str, task, args=None, state: str | None = None, **_: obje
     log.info("task finished", extra=extra)
     for var, token in reversed(tokens):
         var.reset(token)
+    memory.trim()  # a task decodes whole images: give the freed pages back between tasks
 
 
 @signals.task_retry.connect

@@ -66,7 +66,10 @@ def serve(
     ] = None,
 ) -> None:
     """Run the ingest API, delivery and a Celery worker on embedded defaults."""
+    from shared.memory import reexec_with_jemalloc
     from shared.settings import Settings
+
+    reexec_with_jemalloc()  # flat RSS under load; the worker inherits it (shared/memory.py)
 
     # uvicorn re-raises SIGTERM after its graceful shutdown, which would skip the
     # `finally` below and orphan the worker; turning it into SystemExit keeps cleanup.

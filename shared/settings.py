@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     render_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 2)
     render_queue: int = Field(default_factory=lambda: 2 * (os.cpu_count() or 2))
     render_queue_seconds: float = 5.0
+    # Give freed malloc memory back to the OS at most this often after renders (0: never);
+    # without it a render server's RSS ratchets up by hundreds of MB (shared/memory.py).
+    memory_trim_seconds: float = 2.0
 
     # Reliability: the sweeper re-enqueues assets stuck this long, failing them as `stuck`
     # after max_attempts runs; the broker redelivers an unacked job after the visibility
