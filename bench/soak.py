@@ -19,6 +19,7 @@ import contextlib
 import math
 import mimetypes
 import random
+import statistics
 import threading
 import time
 from collections import Counter
@@ -51,7 +52,7 @@ SEED = 20261124
 WINDOW = 60.0  # seconds per report row: drift shows as rows that get worse
 MAX_MINUTES = 120.0  # hard bound on --minutes
 REQUEST_TIMEOUT = 60.0  # a render slower than this counts as a hang
-RSS_EVERY = 5.0  # seconds between RSS samples (for the peak)
+RSS_EVERY = 2.0  # seconds between RSS samples
 RETRY_AFTER_CAP = 1.0  # seconds; honour Retry-After like a CDN would, but stay saturating
 ERROR_SAMPLES = 20  # failing URLs kept per kind for the report
 RSS_TARGET = 10.0  # % growth start -> end
@@ -301,7 +302,8 @@ class Window:
     index: int
     records: list[Record]
     seconds: float
-    rss: int
+    rss: int  # median of the window's samples
+    rss_max: int
 
     def row(self, rss0: int) -> list[object]:
         counts = Counter(r.bucket for r in self.records)
@@ -320,6 +322,7 @@ class Window:
             ms(percentile(every, 99)),
             mb(self.rss),
             pct(self.rss, rss0),
+            mb(self.rss_max),
         ]
 
 
@@ -335,6 +338,7 @@ WINDOW_COLUMNS = (
     "p99 all",
     "RSS MiB",
     "vs start",
+    "RSS max",
 )
 
 
@@ -354,6 +358,29 @@ def rss_by_process(server: Server) -> dict[str, int]:
     return dict(out)
 
 
+def sample_rss(server: Server, until: float) -> list[dict[str, int]]:
+    """RSS per process label every RSS_EVERY s until `until` (monotonic)."""
+    samples = []
+    while (now := time.monotonic()) < until:
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"picsha serve exited:\n{server.log_tail()}")
+        time.sleep(min(RSS_EVERY, until - now))
+        samples.append(rss_by_process(server))
+    return samples or [rss_by_process(server)]
+
+
+def typical(samples: list[dict[str, int]]) -> tuple[int, dict[str, int]]:
+    """Median total RSS and median per process over samples.
+
+    Under load RSS swings by hundreds of MB with what is being rendered at that instant
+    (a 2400 px AVIF encode needs far more than a 100 px WebP); a leak moves the median,
+    a big render in flight does not.
+    """
+    total = int(statistics.median(sum(s.values()) for s in samples))
+    labels = {k for s in samples for k in s}
+    return total, {k: int(statistics.median(s.get(k, 0) for s in samples)) for k in labels}
+
+
 def soak(server: Server, assets: list[Asset], clients: int, warmup: float, minutes: float) -> int:
     stats, stop = Stats(), threading.Event()
     threads = [
@@ -365,33 +392,34 @@ def soak(server: Server, assets: list[Asset], clients: int, warmup: float, minut
     windows: list[Window] = []
     peak = 0
     try:
-        stop.wait(warmup)
-        t0 = time.monotonic()  # measured span starts here, load already on
+        # Start memory: the median over the last third of the warm-up, load already on.
+        stop.wait(warmup * 2 / 3)
+        start_samples = sample_rss(server, time.monotonic() + warmup / 3)
+        t0 = time.monotonic()  # measured span starts here
         load = OtherLoad(server.proc.pid)
-        rss0, procs0 = rss_total(server), rss_by_process(server)
-        peak = rss0
+        rss0, procs0 = typical(start_samples)
+        peak = max(sum(s.values()) for s in start_samples)
         console.print(
-            f"RSS at start (after {warmup:.0f} s warm-up, under load): {mb(rss0)} MiB "
-            + " · ".join(f"{k} {mb(v)}" for k, v in procs0.items())
+            f"RSS at start (median of the last {warmup / 3:.0f} s of a {warmup:.0f} s warm-up, "
+            f"under load): {mb(rss0)} MiB "
+            + " · ".join(f"{k} {mb(v)}" for k, v in sorted(procs0.items()))
         )
         print_live_header()
         total = minutes * 60
         n_windows = max(1, math.ceil(total / WINDOW - 1e-9))
+        last_samples = start_samples
         for w in range(n_windows):
             w_end = t0 + min((w + 1) * WINDOW, total)
-            while (now := time.monotonic()) < w_end:
-                if server.proc.poll() is not None:
-                    raise RuntimeError(f"picsha serve exited:\n{server.log_tail()}")
-                time.sleep(min(RSS_EVERY, w_end - now))
-                peak = max(peak, rss_total(server))
-            rss = rss_total(server)
-            peak = max(peak, rss)
+            last_samples = sample_rss(server, w_end)
+            rss, _ = typical(last_samples)
+            top = max(sum(s.values()) for s in last_samples)
+            peak = max(peak, top)
             recs = in_window(stats.snapshot(), w_end - min(WINDOW, total - w * WINDOW), w_end)
-            window = Window(w, recs, min(WINDOW, total - w * WINDOW), rss)
+            window = Window(w, recs, min(WINDOW, total - w * WINDOW), rss, top)
             windows.append(window)
             console.print(live_line(window.row(rss0)))
         t_end = time.monotonic()
-        rss_end, procs_end = rss_total(server), rss_by_process(server)
+        rss_end, procs_end = typical(last_samples)
         other = load.cores()
     finally:
         stop.set()
@@ -410,7 +438,8 @@ def soak(server: Server, assets: list[Asset], clients: int, warmup: float, minut
         f"GET /render soak · {clients} clients · per {WINDOW:.0f} s window",
         WINDOW_COLUMNS,
         [w.row(rss0) for w in windows],
-        caption="p50/p99: rendered answers (200 + 302); p99 all: every answer incl. 503/304",
+        caption="p50/p99: rendered answers (200 + 302); p99 all: every answer incl. 503/304; "
+        f"RSS: median of {RSS_EVERY:.0f} s samples, max: the highest of them",
     )
     served = [r.latency for r in measured if r.bucket in ("200", "302")]
     span = t_end - t0
@@ -439,15 +468,15 @@ def soak(server: Server, assets: list[Asset], clients: int, warmup: float, minut
         [(b, counts[b], counts_all[b]) for b in BUCKETS],
     )
     print_table(
-        "server RSS (picsha serve + children, /proc VmRSS)",
+        "server RSS (picsha serve + children, /proc VmRSS; start/end: medians of samples)",
         ("process", "start MiB", "end MiB", "growth"),
         [
             (k, mb(v), mb(procs_end.get(k, 0)), pct(procs_end.get(k, 0), v))
-            for k, v in procs0.items()
+            for k, v in sorted(procs0.items())
         ]
         + [
             ("total", mb(rss0), mb(rss_end), pct(rss_end, rss0)),
-            ("total peak (5 s samples)", "", mb(peak), pct(peak, rss0)),
+            ("total peak (any sample)", "", mb(peak), pct(peak, rss0)),
             ("total 5 s after load stopped", "", mb(rss_idle), pct(rss_idle, rss0)),
         ],
     )
@@ -494,7 +523,7 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=10.0, help="measured span (≤ 120)")
     parser.add_argument("--quick", action="store_true", help="1 minute, 15 s warm-up")
     parser.add_argument("--threads", type=int, default=8, help="client threads (default 8)")
-    parser.add_argument("--warmup", type=float, default=30.0, help="seconds of unmeasured load")
+    parser.add_argument("--warmup", type=float, default=60.0, help="seconds of unmeasured load")
     parser.add_argument("--workers", type=int, default=2, help="Celery workers of the server")
     parser.add_argument(
         "--wait-quiet",
