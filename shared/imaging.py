@@ -98,11 +98,7 @@ def thumbnail(
     pass it only when the source has a profile, as the transform costs time.
     `validate` makes truncated or corrupt pixel data an error instead of grey fill.
     """
-    options: dict = {"height": height or 10_000_000, "size": size}
-    if crop:
-        options["crop"] = crop
-    if to_srgb:
-        options["export_profile"] = "srgb"
+    options = _thumbnail_options(height, size, crop, to_srgb)
     if validate:
         options["option_string"] = LOAD_OPTIONS
     try:
@@ -111,10 +107,7 @@ def thumbnail(
         if jpeg_shrink > 1 and not validate:
             # libvips keeps a 2x margin when it picks the JPEG shrink itself; a caller that
             # knows the exact target may decode straight at 1/2, 1/4 or 1/8 (DCT scaling).
-            base = pyvips.Image.new_from_file(
-                str(source), shrink=jpeg_shrink, access="sequential"
-            )
-            return base.thumbnail_image(width, **options)
+            return load_sequential(source, jpeg_shrink).thumbnail_image(width, **options)
         if validate:
             # Only the source variant passes load options through (libvips 8.14).
             src = pyvips.Source.new_from_file(str(source))
@@ -122,6 +115,41 @@ def thumbnail(
         return pyvips.Image.thumbnail(str(source), width, **options)
     except pyvips.Error as exc:
         raise ImageDecodeError(_reason(exc)) from exc
+
+
+def load_sequential(path: Path, shrink: int = 1) -> pyvips.Image:
+    """Open for one top-to-bottom pass; `shrink` > 1 is a JPEG's DCT shrink-on-load."""
+    try:
+        if shrink > 1:
+            return pyvips.Image.new_from_file(str(path), shrink=shrink, access="sequential")
+        return pyvips.Image.new_from_file(str(path), access="sequential")
+    except pyvips.Error as exc:
+        raise ImageDecodeError(_reason(exc)) from exc
+
+
+def thumbnail_image(
+    image: pyvips.Image,
+    width: int,
+    height: int | None = None,
+    *,
+    size: str = "down",
+    crop: str | None = None,
+    to_srgb: bool = True,
+) -> pyvips.Image:
+    """`thumbnail` of an already opened (e.g. cut) image, same options."""
+    try:
+        return image.thumbnail_image(width, **_thumbnail_options(height, size, crop, to_srgb))
+    except pyvips.Error as exc:
+        raise ImageDecodeError(_reason(exc)) from exc
+
+
+def _thumbnail_options(height: int | None, size: str, crop: str | None, to_srgb: bool) -> dict:
+    options: dict = {"height": height or 10_000_000, "size": size}
+    if crop:
+        options["crop"] = crop
+    if to_srgb:
+        options["export_profile"] = "srgb"
+    return options
 
 
 def in_memory(image: pyvips.Image) -> pyvips.Image:

@@ -240,3 +240,49 @@ def test_jpeg_dct_shrink_is_chosen_for_the_exact_target_and_keeps_quality(tmp_pa
     assert (shrunk.width, shrunk.height) == (plain.width, plain.height) == (300, 225)
     mse = ((plain.cast("float") - shrunk.cast("float")) ** 2).avg()
     assert 10 * math.log10(255**2 / max(mse, 1e-9)) > 30  # the same picture
+
+
+def _cover_then_cut(path, w: int, h: int, gravity: str) -> pyvips.Image:
+    """Reference: resize the displayed image to cover the box, then cut at the gravity."""
+    full = pyvips.Image.new_from_file(str(path)).autorot()
+    if full.get_typeof("icc-profile-data"):
+        full = full.icc_transform("srgb", embedded=True)
+    scale = max(w / full.width, h / full.height)
+    cover = full.resize(scale)
+    dx, dy = cover.width - w, cover.height - h
+    x = {"west": 0, "east": dx}.get(gravity, dx // 2)
+    y = {"north": 0, "south": dy}.get(gravity, dy // 2)
+    return cover.crop(x, y, w, h)
+
+
+@pytest.mark.parametrize(
+    ("name", "box", "gravity"),
+    [
+        ("jpeg/orientation_1_Landscape_1.jpg", (100, 100), "center"),
+        ("jpeg/orientation_1_Landscape_1.jpg", (60, 150), "west"),
+        ("jpeg/nikon_d1x_adobergb_Reagan.jpg", (200, 60), "south"),  # ICC, DCT shrink
+        ("jpeg/orientation_6_Landscape_6.jpg", (100, 100), "east"),  # rotated: resize first
+        ("jpeg/orientation_8_Landscape_8.jpg", (150, 50), "north"),
+    ],
+)
+def test_compass_cover_matches_resize_then_cut(client, ingest, name, box, gravity):
+    path = corpus_file(name)
+    asset = ingest(path.read_bytes())
+    w, h = box
+    img = _px(client, asset, f"wd={w}&ht={h}&crop=true&g={gravity}&fm=png")
+    assert (img.width, img.height) == (w, h)
+    ref = _cover_then_cut(path, w, h, gravity)
+    diff = (img[:3].cast("float") - ref[:3].cast("float")).abs().avg()
+    assert diff < 6, f"mean abs difference {diff:.1f} levels from resize-then-cut"
+
+
+def test_compass_cover_on_alpha_png_keeps_alpha_and_pixels(client, ingest, tmp_path):
+    path = make_png_alpha(tmp_path / "a.png", 600, 300)
+    asset = ingest(path.read_bytes(), "a.png")
+    img = _px(client, asset, "wd=120&ht=120&crop=true&g=east&fm=png")
+    assert (img.width, img.height, img.bands) == (120, 120, 4)
+    ref = pyvips.Image.new_from_file(str(path)).premultiply()
+    ref = ref.resize(120 / 300).unpremultiply().cast("uchar")
+    ref = ref.crop(ref.width - 120, 0, 120, 120)
+    diff = (img.cast("float") - ref.cast("float")).abs().avg()
+    assert diff < 4, f"mean abs difference {diff:.1f} levels"
