@@ -26,6 +26,7 @@ import pyvips
 from rich.console import Console
 from rich.table import Table
 
+from shared import libvips
 from shared.imaging import strip_metadata
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -395,8 +396,7 @@ def print_table(
 
 
 def machine_line() -> str:
-    vips = ".".join(str(pyvips.version(i)) for i in range(3))
-    return f"{os.cpu_count()} CPUs · libvips {vips} · Python {sys.version.split()[0]}"
+    return f"{os.cpu_count()} CPUs · {libvips.describe()} · Python {sys.version.split()[0]}"
 
 
 # --- memory of the server under test ------------------------------------------------------

@@ -11,6 +11,10 @@ Ratio = (b) req/s / (a) req/s at the same concurrency; the target is >= 0.8.
 
 from __future__ import annotations
 
+from shared.libvips import use_bundled
+
+use_bundled()  # before pyvips loads: the floor runs on the libvips `picsha serve` gives /render
+
 import argparse
 import contextlib
 import threading

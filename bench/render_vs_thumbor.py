@@ -16,6 +16,10 @@ lanczos3 resize) so that speed is compared at equal quality.
 
 from __future__ import annotations
 
+from shared.libvips import use_bundled
+
+use_bundled()  # before pyvips loads: the floor runs on the libvips `picsha serve` gives /render
+
 import argparse
 import contextlib
 import math

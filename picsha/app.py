@@ -7,6 +7,7 @@ import ingest_worker.api
 from picsha import ops
 from picsha.console import install_console
 from picsha.docs import install_docs
+from shared import libvips
 from shared.errors import install_error_handlers
 from shared.middleware import ObservabilityMiddleware
 from shared.settings import Settings
@@ -31,6 +32,6 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict:
-        return {"status": "ok", "storage": settings.storage}
+        return {"status": "ok", "storage": settings.storage, "libvips": libvips.describe()}
 
     return app

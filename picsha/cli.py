@@ -66,10 +66,14 @@ def serve(
     ] = None,
 ) -> None:
     """Run the ingest API, delivery and a Celery worker on embedded defaults."""
+    from shared.libvips import describe, use_bundled
     from shared.memory import reexec_with_jemalloc
     from shared.settings import Settings
 
     reexec_with_jemalloc()  # flat RSS under load; the worker inherits it (shared/memory.py)
+    # Delivery here runs on the bundled libvips 8.18; the worker (its own process) keeps the
+    # system one with every ingest loader (shared/libvips.py).
+    use_bundled()
 
     # uvicorn re-raises SIGTERM after its graceful shutdown, which would skip the
     # `finally` below and orphan the worker; turning it into SystemExit keeps cleanup.
@@ -95,6 +99,7 @@ def serve(
         web = create_app(settings)
         console.print(f"[bold]Picsha[/] on http://{host}:{port}  data: {settings.data_dir}")
         console.print(f"storage={settings.storage} broker={settings.broker_url or 'embedded'}")
+        console.print(f"delivery on {describe()}")
         if dev_key:
             console.print(f"dev API key (x-api-key): [bold]{dev_key}[/]")
         # Our JSON handler formats uvicorn's lines; the middleware writes the access log.

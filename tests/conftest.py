@@ -10,6 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from shared.libvips import use_bundled
+
+# The suite runs on the system libvips (ingest needs its loaders); delivery's own tests can
+# run again on the bundled one that `picsha serve` gives delivery: PICSHA_TEST_LIBVIPS=bundled.
+if os.environ.get("PICSHA_TEST_LIBVIPS") == "bundled":
+    use_bundled()
+
 from shared.settings import Settings
 from shared.storage import ObjectStore
 from shared.storage.local import LocalStore

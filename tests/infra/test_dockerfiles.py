@@ -151,3 +151,10 @@ def test_hadolint_passes() -> None:
         [HADOLINT, *map(str, DOCKERFILES.values())], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_only_the_delivery_image_carries_the_bundled_libvips() -> None:
+    """Delivery renders on libvips 8.18 from the bundle; the worker needs Debian's loaders."""
+    final = {name: "\n".join(_stages(path)[-1]) for name, path in DOCKERFILES.items()}
+    assert re.search(r"^RUN .*scripts/libvips-bundle\.sh python$", final["delivery"], re.M)
+    assert "libvips-bundle" not in final["worker"]

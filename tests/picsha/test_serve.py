@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from shared import imaging
+from shared.libvips import bundle_dir
 from tests.helpers import corpus_file, free_port, load, make_jpeg, wait_for
 
 pytestmark = pytest.mark.slow
@@ -74,6 +75,9 @@ def test_upload_then_render_on_embedded_defaults(server, tmp_path):
     r = httpx.get(f"{base}/render/{asset_id}?wd=500&ht=500&crop=true&fm=webp")
     assert r.status_code == 200 and imaging.sniff_format(r.content) == "webp"
     assert (load(r.content).width, load(r.content).height) == (500, 500)
+    if bundle_dir() is not None:  # ./dev installs it: delivery renders on libvips 8.18 ...
+        assert "(bundled)" in Path(log).read_text()
+        assert b"EXIF" not in r.content  # ... whose keep=none leaves no EXIF chunk at all
 
     # A hostile file fails cleanly, and the same worker goes on with the next upload.
     empty = tmp_path / "empty.jpg"
