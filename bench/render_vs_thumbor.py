@@ -57,6 +57,8 @@ from common import (
 )
 from render import Result, run_parallel, split
 
+from delivery.transform import BLUR_MIN_AMPL
+
 THUMBOR_VENV = OUT_DIR / "thumbor-venv"
 THUMBOR_SPEC = "thumbor==7.8.0"  # pinned: figures stay comparable between runs
 INSTALL_TIMEOUT = 900.0
@@ -66,9 +68,9 @@ LABELS = {"floor": "floor", "render": "/render", "thumbor": "thumbor"}
 BLUR_SIGMA = 10
 # thumbor's blur(radius, sigma) convolves with a gaussian of `sigma` cut off at `radius`
 # pixels (sigma defaults to radius, so blur(10) stops at 1 sigma: a weaker, cheaper blur).
-# libvips gaussblur(10) keeps the mask out to where it falls below 0.2 of its peak
-# (min_ampl=0.2): 35 taps, radius 17. blur(17,10) is the same mask.
-BLUR_RADIUS = pyvips.Image.gaussmat(BLUR_SIGMA, 0.2, separable=True).width // 2
+# Picsha's blur keeps the mask out to where it falls below BLUR_MIN_AMPL (0.05) of its
+# peak: 49 taps, radius 24 at sigma 10. blur(24,10) is the same mask.
+BLUR_RADIUS = pyvips.Image.gaussmat(BLUR_SIGMA, BLUR_MIN_AMPL, separable=True).width // 2
 # Picsha and thumbor both answer WebP at Q80 with metadata stripped.
 WEBP = {"Q": 80, **KEEP_NONE}
 
@@ -110,7 +112,7 @@ OPS = (
         f"blur {BLUR_SIGMA} @800w",
         {"wd": 800, "blur": BLUR_SIGMA, "fm": "webp"},
         f"800x0/filters:blur({BLUR_RADIUS},{BLUR_SIGMA}):format(webp)",
-        lambda p: pyvips.Image.thumbnail(p, 800).gaussblur(BLUR_SIGMA),
+        lambda p: pyvips.Image.thumbnail(p, 800).gaussblur(BLUR_SIGMA, min_ampl=BLUR_MIN_AMPL),
     ),
 )
 
