@@ -243,6 +243,11 @@ def _group_alive(pgid: int) -> bool:
 # --- API helpers --------------------------------------------------------------------------
 
 
+def server_libvips(server: Server) -> str:
+    """The libvips the server renders with, as its /healthz says (it may differ from ours)."""
+    return httpx.get(f"{server.base_url}/healthz", timeout=10).json().get("libvips", "?")
+
+
 def api_client(server: Server, timeout: float = 60) -> httpx.Client:
     return httpx.Client(base_url=server.base_url, headers={"x-api-key": API_KEY}, timeout=timeout)
 

@@ -52,6 +52,7 @@ from common import (
     percentile,
     print_table,
     running_server,
+    server_libvips,
     wait_for_quiet,
     wait_ready,
 )
@@ -585,6 +586,7 @@ def main() -> int:
         for inp in inputs:
             wait_ready(api, ids[inp.key])
         console.print("picsha assets ready: " + ", ".join(f"{k}={v}" for k, v in ids.items()))
+        console.print(f"/render on {server_libvips(server)}")
         thumbor = None
         if exe is not None:
             thumbor = stack.enter_context(

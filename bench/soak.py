@@ -42,6 +42,7 @@ from common import (
     print_table,
     process_label,
     running_server,
+    server_libvips,
     tree_rss,
     wait_for_quiet,
     wait_ready,
@@ -544,7 +545,10 @@ def main() -> int:
     )
     with contextlib.ExitStack() as stack:
         server = stack.enter_context(running_server(workers=args.workers))
-        console.print(f"server {server.base_url} (pid/pgid {server.proc.pid}) · uploading:")
+        console.print(
+            f"server {server.base_url} (pid/pgid {server.proc.pid}) on "
+            f"{server_libvips(server)} · uploading:"
+        )
         assets = upload_assets(server)
         return soak(server, assets, args.threads, warmup, minutes)
 
