@@ -1,10 +1,10 @@
 """Which libvips a process runs: a bundled libvips 8.18 for delivery, Debian's for ingest.
 
-Debian 12's libvips 8.14 has every loader ingest needs (ImageMagick, PDF, HEIC, JPEG XL,
-Ghostscript-free SVG...). Delivery only reads web formats and the JPEG proxies/posters
-ingest writes, and libvips >= 8.15 resamples and premultiplies with SIMD (Highway): the
-same renders take 15-45 % less CPU (bench/render_vs_thumbor.py, docs/delivery.md), and
-8.15's `keep=none` drops the EXIF block 8.14's webpsave always writes.
+Debian 12's libvips 8.14 has every loader ingest needs (ImageMagick for PSD, poppler,
+HEVC HEIC, JPEG XL, JPEG 2000). Delivery only reads web formats and the JPEG
+proxies/posters ingest writes, and libvips >= 8.15 resamples and premultiplies with SIMD
+(Highway): the same renders take 14-46 % less CPU (in-process, bench inputs; see
+docs/delivery.md), and 8.15's `keep=none` drops the EXIF block 8.14's webpsave writes.
 
 pyvips-binary ships such a build (libvips with its own libjpeg-turbo, libspng, libwebp,
 libaom, lcms, Pango...), but its `_libvips` module has the file name pyvips compiles
@@ -56,7 +56,7 @@ def running_bundled() -> bool:
 
 
 def describe() -> str:
-    """ "libvips 8.18.7 (bundled)" or "libvips 8.14.1 (system)", for logs and doctor."""
+    """ "libvips 8.18.7 (bundled)" or "libvips 8.14.1 (system)", for logs and /healthz."""
     import pyvips
 
     version = ".".join(str(pyvips.version(i)) for i in range(3))
