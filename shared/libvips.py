@@ -16,6 +16,7 @@ The Celery worker is a separate process that never calls it, so ingest keeps eve
 
 import os
 import sys
+from functools import cache
 from pathlib import Path
 
 BUNDLE_ENV = "PICSHA_LIBVIPS_BUNDLE"  # a folder, or "0" to stay on the system libvips
@@ -55,6 +56,7 @@ def running_bundled() -> bool:
     return bool(pyvips.API_mode and folder and Path(origin).parent == folder)
 
 
+@cache  # a process's libvips never changes once loaded; /healthz asks on every probe
 def describe() -> str:
     """ "libvips 8.18.7 (bundled)" or "libvips 8.14.1 (system)", for logs and /healthz."""
     import pyvips
