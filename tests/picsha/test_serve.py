@@ -79,6 +79,16 @@ def test_upload_then_render_on_embedded_defaults(server, tmp_path):
         assert "(bundled)" in Path(log).read_text()
         assert b"EXIF" not in r.content  # ... whose keep=none leaves no EXIF chunk at all
 
+    # Formats only Debian's libvips reads (HEVC HEIC, PSD through ImageMagick): the worker
+    # makes their proxy.jpg, and delivery, on the bundled libvips, renders from it.
+    for name in ("heif/iphone_xs_gps_p3.heic", "psd/text_layers_cs5.psd"):
+        complex_id = upload(corpus_file(name), pre_render_sizes="false")
+        done = wait_for(lambda cid=complex_id: manifest(cid))
+        assert done["status"] == "ready" and "proxy" in done["derivatives"], (name, done)
+        r = httpx.get(f"{base}/render/{complex_id}?wd=200&fm=webp")
+        assert r.status_code == 200 and imaging.sniff_format(r.content) == "webp", name
+        assert load(r.content).width == 200
+
     # A hostile file fails cleanly, and the same worker goes on with the next upload.
     empty = tmp_path / "empty.jpg"
     empty.write_bytes(b"")
