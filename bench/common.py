@@ -41,9 +41,6 @@ SERVER_TROUBLE = ('HTTP/1.1" 5', "Traceback", "ERROR/", "CRITICAL/")
 # Wide enough that the tables do not wrap when output goes to a file or a pipe.
 console = Console(width=None if sys.stdout.isatty() else 120)
 
-# libvips >= 8.15 replaced `strip` with `keep` (Debian 12 ships 8.14); same switch as the app.
-KEEP_NONE: dict[str, Any] = {"keep": 0} if pyvips.at_least_libvips(8, 15) else {"strip": True}
-
 
 # --- test input -------------------------------------------------------------------------
 

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pyvips
 from common import (
-    KEEP_NONE,
     SERVER_TROUBLE,
     OtherLoad,
     api_client,
@@ -35,6 +34,8 @@ from common import (
     wait_for_quiet,
     wait_ready,
 )
+
+from shared.imaging import KEEP_NONE
 
 OPTIMIZED_SIDE, OPTIMIZED_Q = 2048, 80  # shared/settings.py defaults
 THUMB_SIDE, THUMB_Q = 150, 75  # ingest_worker/stages/render.py encodes the thumb at Q75

@@ -30,13 +30,13 @@ sys.path.insert(0, str(REPO))
 
 from ingest_worker import exiftool, pipeline
 from shared.ids import new_id
+from shared.imaging import KEEP_NONE
 from shared.keys import original_key
 from shared.manifest import Manifest, Source, save_manifest
 from shared.settings import Settings
 from shared.storage.local import LocalStore
 
 CORPUS = REPO.parent / "shared" / "corpus"
-KEEP_NONE = {"keep": 0} if pyvips.at_least_libvips(8, 15) else {"strip": True}
 SAMPLES = [  # (label, path, floor kind)
     ("JPEG 12 MP", None, "vips"),
     ("HEIC 12 MP (iPhone 8 Plus)", CORPUS / "heif/iphone_8plus_orientation6.heic", "vips"),

@@ -26,7 +26,6 @@ from pathlib import Path
 import httpx
 import pyvips
 from common import (
-    KEEP_NONE,
     SERVER_TROUBLE,
     OtherLoad,
     Server,
@@ -43,6 +42,8 @@ from common import (
     wait_for_quiet,
     wait_ready,
 )
+
+from shared.imaging import KEEP_NONE
 
 SIDE = 500
 QUERY = {"wd": SIDE, "ht": SIDE, "crop": "true", "fm": "webp"}

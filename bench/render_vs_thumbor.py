@@ -38,7 +38,6 @@ import httpx
 import pyvips
 from common import (
     HOST,
-    KEEP_NONE,
     OUT_DIR,
     SERVER_TROUBLE,
     OtherLoad,
@@ -59,6 +58,7 @@ from common import (
 from render import Result, run_parallel, split
 
 from delivery.transform import BLUR_MIN_AMPL
+from shared.imaging import KEEP_NONE
 
 THUMBOR_VENV = OUT_DIR / "thumbor-venv"
 THUMBOR_SPEC = "thumbor==7.8.0"  # pinned: figures stay comparable between runs

@@ -26,7 +26,7 @@ MIME_BY_FORMAT: dict[str, str] = {
 DEFAULT_QUALITY: dict[str, int] = {"jpeg": 80, "webp": 80, "avif": 50, "png": 100, "gif": 100}
 
 # libvips >= 8.15 replaced `strip` with `keep`; this machine's Debian 12 has 8.14.
-_KEEP_NONE = {"keep": 0} if pyvips.at_least_libvips(8, 15) else {"strip": True}
+KEEP_NONE = {"keep": 0} if pyvips.at_least_libvips(8, 15) else {"strip": True}
 # Fail on real decode errors (truncation, corrupt data) instead of returning grey pixels.
 LOAD_OPTIONS = "fail_on=error"
 
@@ -193,7 +193,7 @@ def save_jpeg(image: pyvips.Image, path: Path, quality: int) -> None:
     if image.hasalpha():
         image = image.flatten(background=[255, 255, 255])
     try:
-        image.jpegsave(str(path), Q=quality, optimize_coding=True, **_KEEP_NONE)
+        image.jpegsave(str(path), Q=quality, optimize_coding=True, **KEEP_NONE)
     except pyvips.Error as exc:
         raise ImageDecodeError(_reason(exc)) from exc
 
@@ -226,15 +226,15 @@ def encode(
         if fmt == "jpeg":
             if image.hasalpha():
                 image = image.flatten(background=background or [255, 255, 255])
-            return image.jpegsave_buffer(Q=q, optimize_coding=True, **_KEEP_NONE)
+            return image.jpegsave_buffer(Q=q, optimize_coding=True, **KEEP_NONE)
         if fmt == "webp":
-            return image.webpsave_buffer(Q=q, **_KEEP_NONE)
+            return image.webpsave_buffer(Q=q, **KEEP_NONE)
         if fmt == "png":
-            return image.pngsave_buffer(compression=6, **_KEEP_NONE)
+            return image.pngsave_buffer(compression=6, **KEEP_NONE)
         if fmt == "avif":
-            return image.heifsave_buffer(Q=q, compression="av1", effort=2, **_KEEP_NONE)
+            return image.heifsave_buffer(Q=q, compression="av1", effort=2, **KEEP_NONE)
         if fmt == "gif":
-            return image.gifsave_buffer(**_KEEP_NONE)
+            return image.gifsave_buffer(**KEEP_NONE)
     except pyvips.Error as exc:
         raise ImageDecodeError(_reason(exc)) from exc
     raise ValueError(f"unknown output format {fmt!r}")
