@@ -57,7 +57,7 @@ from common import (
 )
 from render import Result, run_parallel, split
 
-from delivery.transform import BLUR_MIN_AMPL
+from delivery.transform import BLUR_OPTIONS
 from shared.imaging import KEEP_NONE
 
 THUMBOR_VENV = OUT_DIR / "thumbor-venv"
@@ -69,9 +69,11 @@ LABELS = {"floor": "floor", "render": "/render", "thumbor": "thumbor"}
 BLUR_SIGMA = 10
 # thumbor's blur(radius, sigma) convolves with a gaussian of `sigma` cut off at `radius`
 # pixels (sigma defaults to radius, so blur(10) stops at 1 sigma: a weaker, cheaper blur).
-# Picsha's blur keeps the mask out to where it falls below BLUR_MIN_AMPL (0.05) of its
-# peak: 49 taps, radius 24 at sigma 10. blur(24,10) is the same mask.
-BLUR_RADIUS = pyvips.Image.gaussmat(BLUR_SIGMA, BLUR_MIN_AMPL, separable=True).width // 2
+# Picsha's blur keeps the mask out to where it falls below 0.05 of its peak (BLUR_OPTIONS):
+# radius 24 at sigma 10, so blur(24,10) asks thumbor for the same gaussian.
+BLUR_RADIUS = pyvips.Image.gaussmat(BLUR_SIGMA, BLUR_OPTIONS["min_ampl"], separable=True).width // 2
+# The quality reference: the exact gaussian (float, mask out to 0.1 % of the peak).
+BLUR_REFERENCE_MIN_AMPL = 0.001
 # Picsha and thumbor both answer WebP at Q80 with metadata stripped.
 WEBP = {"Q": 80, **KEEP_NONE}
 
@@ -113,7 +115,7 @@ OPS = (
         f"blur {BLUR_SIGMA} @800w",
         {"wd": 800, "blur": BLUR_SIGMA, "fm": "webp"},
         f"800x0/filters:blur({BLUR_RADIUS},{BLUR_SIGMA}):format(webp)",
-        lambda p: pyvips.Image.thumbnail(p, 800).gaussblur(BLUR_SIGMA, min_ampl=BLUR_MIN_AMPL),
+        lambda p: pyvips.Image.thumbnail(p, 800).gaussblur(BLUR_SIGMA, **BLUR_OPTIONS),
     ),
 )
 
@@ -421,7 +423,7 @@ def references(op: Op, full: pyvips.Image, width: int, height: int) -> list[pyvi
         return [cover.crop(x, y, width, height), _hq_resize(cut, width, height)]
     out = _hq_resize(full, width, height)
     if op.key == "blur":
-        out = out.gaussblur(BLUR_SIGMA, min_ampl=0.01)  # the whole gaussian, ~3 sigma
+        out = out.cast("float").gaussblur(BLUR_SIGMA, min_ampl=BLUR_REFERENCE_MIN_AMPL)
     return [out]
 
 
@@ -807,7 +809,8 @@ def main() -> int:
             quality_rows,
             caption="alpha composited on grey; (dx,dy) = best integer shift when not 0,0; "
             f"border {3 * BLUR_SIGMA} px left out under blur; blur reference: "
-            f"gaussblur({BLUR_SIGMA}, min_ampl=0.01); floor bytes = /render bytes",
+            f"float gaussblur({BLUR_SIGMA}, min_ampl={BLUR_REFERENCE_MIN_AMPL}); "
+            "floor bytes = /render bytes",
         )  # fmt: skip
     for k, where in metadata_seen.items():
         console.print(
