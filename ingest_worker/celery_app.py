@@ -1,8 +1,9 @@
-"""The Celery app. Embedded mode uses kombu's filesystem transport: no broker process."""
+"""The Celery app. Embedded mode uses a filesystem transport (fs_broker): no broker process."""
 
 from celery import Celery
 
 import ingest_worker.signals  # noqa: F401 - worker metrics + log context via signals
+from ingest_worker import fs_broker
 from shared.settings import Settings, get_settings
 
 INGEST_QUEUE = "ingest"
@@ -20,7 +21,7 @@ def make_celery(settings: Settings) -> Celery:
         control_dir = (settings.broker_dir / "control").resolve()
         for folder in (queue_dir, control_dir):
             folder.mkdir(parents=True, exist_ok=True)
-        app.conf.broker_url = "filesystem://"
+        app.conf.broker_url = f"{fs_broker.SCHEME}://"
         app.conf.broker_transport_options = {
             "data_folder_in": str(queue_dir),
             "data_folder_out": str(queue_dir),

@@ -89,12 +89,12 @@ def serve(
 
     from ingest_worker.auth import ensure_api_keys
     from picsha.app import create_app
-    from picsha.worker import start_worker, stop_worker
+    from picsha.worker import SupervisedWorker, start_worker
     from shared.logging import configure_logging
 
     configure_logging(os.environ.get("PICSHA_LOG_LEVEL", "INFO").upper())
     dev_key = ensure_api_keys(settings)
-    worker = start_worker(settings, workers)
+    worker = SupervisedWorker(lambda: start_worker(settings, workers)).start()
     try:
         web = create_app(settings)
         console.print(f"[bold]Picsha[/] on http://{host}:{port}  data: {settings.data_dir}")
@@ -105,7 +105,7 @@ def serve(
         # Our JSON handler formats uvicorn's lines; the middleware writes the access log.
         uvicorn.run(web, host=host, port=port, log_config=None, access_log=False)
     finally:
-        stop_worker(worker)
+        worker.stop()
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

@@ -113,3 +113,23 @@ def test_sigterm_stops_the_worker_too(server):
     alive = [c for c in children if os.path.exists(f"/proc/{c}")]
     zombies = [c for c in alive if "Z" in Path(f"/proc/{c}/stat").read_text().split()[2]]
     assert alive == zombies, "the worker outlived picsha serve"
+
+
+def test_a_worker_that_dies_is_started_again(server, tmp_path):
+    """kill -9 the Celery worker: `picsha serve` starts another, and uploads go on."""
+    base, key, proc, log = server
+    workers = _children(proc.pid)
+    assert len(workers) == 1
+    os.kill(workers[0], signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and set(_children(proc.pid)) <= set(workers):
+        time.sleep(0.1)
+    assert set(_children(proc.pid)) - set(workers), "no new worker after the kill"
+    client = httpx.Client(base_url=base, headers={"x-api-key": key}, timeout=30)
+    with open(make_jpeg(tmp_path / "after-crash.jpg", 300, 200), "rb") as f:
+        r = client.post("/v1/assets", files={"file": ("after-crash.jpg", f)})
+    assert r.status_code == 202, r.text
+    asset_id = r.json()["id"]
+    done = wait_for(lambda: client.get(f"/v1/assets/{asset_id}").json())
+    assert done["status"] == "ready", done
+    assert "the Celery worker exited with code -9" in Path(log).read_text()

@@ -1,0 +1,53 @@
+"""The supervisor that keeps `picsha serve`'s Celery worker alive (real child processes)."""
+
+import subprocess
+import sys
+import time
+
+from picsha.worker import SupervisedWorker
+
+
+def _spawner(script: str, started: list[subprocess.Popen]):
+    def spawn() -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-c", script])
+        started.append(proc)
+        return proc
+
+    return spawn
+
+
+def _wait(condition, timeout: float = 20) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_worker_that_dies_is_started_again_with_backoff():
+    started: list[subprocess.Popen] = []
+    sup = SupervisedWorker(
+        _spawner("import sys; sys.exit(3)", started), poll_seconds=0.05, max_backoff=0.4
+    ).start()
+    try:
+        assert _wait(lambda: sup.restarts >= 3)
+    finally:
+        sup.stop()
+    assert [p.wait(5) for p in started[:3]] == [3, 3, 3]
+    assert len({p.pid for p in started}) == len(started)  # a new process each time
+
+
+def test_stop_ends_the_worker_and_the_restarts(tmp_path):
+    started: list[subprocess.Popen] = []
+    sup = SupervisedWorker(
+        _spawner("import time; time.sleep(60)", started), poll_seconds=0.05
+    ).start()
+    assert sup.proc is not None and sup.proc.poll() is None
+    sup.proc.kill()  # dies: the supervisor brings a new one up after its 1 s backoff
+    assert _wait(lambda: sup.restarts == 1 and sup.proc.poll() is None)
+    sup.stop(timeout=5)
+    count = len(started)
+    time.sleep(1.5)  # longer than the backoff: no restart after stop
+    assert len(started) == count == 2
+    assert all(p.poll() is not None for p in started)
