@@ -772,15 +772,20 @@ def main() -> int:
                     tails.append(tail)
                 else:
                     c2_floor.append(vf1)
+                # What two cores give libvips itself: the ceiling for "÷ floor c1" at c2.
+                floor_scaling = rps(inp, op, 2, "floor") / rps(inp, op, 1, "floor")
                 ratio_rows.append([
                     inp.label, op.label, conc, fmt_ratio(vf),
-                    fmt_ratio(vf1) if conc == 2 else "", fmt_ratio(vt), f"{tail:.2f}",
+                    fmt_ratio(vf1) if conc == 2 else "",
+                    fmt_ratio(floor_scaling) if conc == 2 else "",
+                    fmt_ratio(vt), f"{tail:.2f}",
                 ])  # fmt: skip
     print_table(
         "/render throughput ratios",
-        ["input", "op", "conc.", "÷ floor", "÷ floor c1", "÷ thumbor", "p99/p50"],
+        ["input", "op", "conc.", "÷ floor", "÷ floor c1", "floor c2÷c1", "÷ thumbor", "p99/p50"],
         ratio_rows,
-        caption="÷ floor: same concurrency; ÷ floor c1: /render at c2 over the floor at c1",
+        caption="÷ floor: same concurrency; ÷ floor c1: /render at c2 over the floor at c1; "
+        "floor c2÷c1: the in-process floor's own gain from a second core",
     )
     geo = math.exp(sum(map(math.log, vs_thumbor)) / len(vs_thumbor)) if vs_thumbor else math.nan
     peak = max(cells[key].peak_rss_kb for key in cells if key[3] == "render") / 1024
