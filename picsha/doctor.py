@@ -186,19 +186,21 @@ def check_storage(settings: Settings) -> Check:
 
 def check_index(settings: Settings) -> Check:
     if settings.search == "opensearch":
-        import httpx
+        from shared.search import open_index
 
         url = settings.opensearch_url or ""
         try:
-            httpx.get(url, timeout=5).raise_for_status()
+            # The index's own client: signed (SigV4) exactly as the app's requests are.
+            answer = open_index(settings).ping()  # type: ignore[attr-defined]
         except Exception as exc:
             return Check(
                 "search index",
                 FAIL,
                 f"OpenSearch at {_redact(url)}: {exc}",
-                "set PICSHA_OPENSEARCH_URL to a reachable cluster",
+                "set PICSHA_OPENSEARCH_URL to a reachable cluster (and AWS credentials "
+                "for an Amazon OpenSearch domain)",
             )
-        return Check("search index", OK, f"OpenSearch at {_redact(url)} answers")
+        return Check("search index", OK, f"OpenSearch at {_redact(url)} answers: {answer}")
     try:
         with sqlite3.connect(":memory:") as db:
             db.execute("CREATE VIRTUAL TABLE t USING fts5(x)")

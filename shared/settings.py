@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # Search and AI (issue 5).
     search_index_path: Path | None = None  # embedded index file; default data_dir/index/
     opensearch_index: str = "picsha-assets"
+    # auto: SigV4-sign requests to *.amazonaws.com domains (the CDK's domain policy demands
+    # it), send them plain elsewhere (a self-hosted cluster, tests).
+    opensearch_auth: Literal["auto", "sigv4", "none"] = "auto"
     aws_region: str = "us-east-1"  # Bedrock and Rekognition
     rekognition_collection: str | None = None  # IndexFaces into it for people search
     bedrock_embed_model: str = "amazon.titan-embed-image-v1"

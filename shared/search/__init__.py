@@ -36,7 +36,10 @@ def open_index(settings: Settings) -> SearchIndex:
             raise ValueError("PICSHA_SEARCH=opensearch needs PICSHA_OPENSEARCH_URL")
         # The vector field's size is fixed by the mapping: the provider's embedding size.
         dim = 1024 if settings.ai == "bedrock" else 384
-        return OpenSearchIndex.from_url(settings.opensearch_url, settings.opensearch_index, dim)
+        return OpenSearchIndex.from_url(
+            settings.opensearch_url, settings.opensearch_index, dim,
+            auth=settings.opensearch_auth, region=settings.aws_region,
+        )  # fmt: skip
     from shared.search.embedded import EmbeddedIndex
 
     return EmbeddedIndex(index_path(settings))

@@ -6,6 +6,7 @@ the two backends' rankings comparable and needs no neural-search plugin or searc
 """
 
 from typing import Any
+from urllib.parse import urlparse
 
 import numpy as np
 
@@ -89,11 +90,21 @@ class OpenSearchIndex(SearchIndex):
         self._ready = False
 
     @classmethod
-    def from_url(cls, url: str, index: str, dim: int = 384) -> "OpenSearchIndex":
+    def from_url(
+        cls, url: str, index: str, dim: int = 384, auth: str = "auto", region: str | None = None
+    ) -> "OpenSearchIndex":
         from opensearchpy import OpenSearch
 
-        client = OpenSearch(hosts=[url], timeout=30, max_retries=3, retry_on_timeout=True)
+        client = OpenSearch(
+            hosts=[url], http_auth=aws_auth(url, auth, region), timeout=30, max_retries=3,
+            retry_on_timeout=True,
+        )  # fmt: skip
         return cls(client, index, dim)
+
+    def ping(self, timeout: float = 5) -> str:
+        """The cluster's name and version, through the same (signed) client as the index."""
+        info = self.client.info(request_timeout=timeout)
+        return f"{info.get('cluster_name', '?')} {info.get('version', {}).get('number', '?')}"
 
     def ensure_index(self) -> None:
         """Index template (so a recreated index keeps the mapping) + the index itself."""
@@ -353,3 +364,28 @@ def _hit(doc: IndexDoc, score: float, matched: list[str]) -> SearchHit:
         labels=doc.labels,
         alt_text=doc.alt_text,
     )
+
+
+def aws_auth(url: str, mode: str = "auto", region: str | None = None) -> Any:
+    """A SigV4 signer for Amazon OpenSearch Service (`es`) or Serverless (`aoss`), or None.
+
+    Credentials come from boto3's chain (the task or Lambda role in AWS) and refresh as
+    they rotate; the region is the one in the domain's host name, else `region`.
+    """
+    host = urlparse(url).hostname or ""
+    if mode == "none" or (mode == "auto" and not host.endswith(".amazonaws.com")):
+        return None
+    import boto3
+    from opensearchpy import Urllib3AWSV4SignerAuth
+
+    session = boto3.Session()
+    credentials = session.get_credentials()
+    if credentials is None:
+        raise ValueError(f"OpenSearch at {host} needs SigV4 signing but no AWS credentials")
+    parts = host.split(".")
+    in_host = parts[-4] if host.endswith(".amazonaws.com") and len(parts) >= 5 else None
+    region = in_host or region or session.region_name
+    if not region:
+        raise ValueError(f"no AWS region for OpenSearch at {host}: set PICSHA_AWS_REGION")
+    service = "aoss" if host.endswith(".aoss.amazonaws.com") else "es"
+    return Urllib3AWSV4SignerAuth(credentials, region, service)
