@@ -112,6 +112,10 @@ def thumbnail(
             # Only the source variant passes load options through (libvips 8.14).
             src = pyvips.Source.new_from_file(str(source))
             return pyvips.Image.thumbnail_source(src, width, **options)
+        if _ROUNDED_PREMULTIPLY and not to_srgb and crop in (None, "centre"):
+            image = load_sequential(source)
+            if _premultiply_here(image) and image.get("vips-loader") in _FULL_DECODE_LOADERS:
+                return _thumbnail_premultiplied(image, width, options)
         return pyvips.Image.thumbnail(str(source), width, **options)
     except pyvips.Error as exc:
         raise ImageDecodeError(_reason(exc)) from exc
@@ -137,10 +141,42 @@ def thumbnail_image(
     to_srgb: bool = True,
 ) -> pyvips.Image:
     """`thumbnail` of an already opened (e.g. cut) image, same options."""
+    options = _thumbnail_options(height, size, crop, to_srgb)
     try:
-        return image.thumbnail_image(width, **_thumbnail_options(height, size, crop, to_srgb))
+        if (
+            _ROUNDED_PREMULTIPLY and not to_srgb and crop in (None, "centre")
+            and _premultiply_here(image)
+        ):  # fmt: skip
+            return _thumbnail_premultiplied(image, width, options)
+        return image.thumbnail_image(width, **options)
     except pyvips.Error as exc:
         raise ImageDecodeError(_reason(exc)) from exc
+
+
+# libvips >= 8.15 premultiplies inside `thumbnail` in 8 bits and truncates twice (after
+# premultiply, after unpremultiply): semi-transparent colours come out darker by about
+# 0.5 + 128/alpha levels (-1.3 at alpha 200, -3.2 at 40), 45.4 dB after WebP on the bench's
+# alpha-gradient crop against 47.3 for thumbor. Premultiplying here with rounding, and
+# labelling the bands "multiband" so `thumbnail` does not premultiply again, gives 47.4 dB
+# for ~7 % more CPU. 8.14 resizes premultiplied floats: unbiased, and its WebPs of soft
+# alpha are a third smaller than any 8-bit path's (4.8 vs 7.2 kB on that crop), so it keeps
+# its own. Only for PNG, which is decoded whole anyway (JPEG, WebP and HEIF keep libvips'
+# thumbnail and its shrink-on-load; GIF alpha is on/off and animations need thumbnail's
+# page handling).
+_ROUNDED_PREMULTIPLY = pyvips.at_least_libvips(8, 15)
+_FULL_DECODE_LOADERS = ("pngload", "pngload_source")
+
+
+def _premultiply_here(image: pyvips.Image) -> bool:
+    return (
+        image.bands == 4 and image.format == "uchar" and image.interpretation == "srgb"
+    )  # fmt: skip
+
+
+def _thumbnail_premultiplied(image: pyvips.Image, width: int, options: dict) -> pyvips.Image:
+    straight = (image.premultiply() + 0.5).cast("uchar").copy(interpretation="multiband")
+    out = straight.thumbnail_image(width, **options).copy(interpretation="srgb")
+    return (out.unpremultiply() + 0.5).cast("uchar")
 
 
 def _thumbnail_options(height: int | None, size: str, crop: str | None, to_srgb: bool) -> dict:
