@@ -112,9 +112,9 @@ def thumbnail(
             # Only the source variant passes load options through (libvips 8.14).
             src = pyvips.Source.new_from_file(str(source))
             return pyvips.Image.thumbnail_source(src, width, **options)
-        if _ROUNDED_PREMULTIPLY and not to_srgb and crop in (None, "centre"):
+        if _may_premultiply(crop, to_srgb):
             image = load_sequential(source)
-            if _premultiply_here(image) and image.get("vips-loader") in _FULL_DECODE_LOADERS:
+            if image.get("vips-loader") in _FULL_DECODE_LOADERS and _is_rgba8(image):
                 return _thumbnail_premultiplied(image, width, options)
         return pyvips.Image.thumbnail(str(source), width, **options)
     except pyvips.Error as exc:
@@ -143,10 +143,7 @@ def thumbnail_image(
     """`thumbnail` of an already opened (e.g. cut) image, same options."""
     options = _thumbnail_options(height, size, crop, to_srgb)
     try:
-        if (
-            _ROUNDED_PREMULTIPLY and not to_srgb and crop in (None, "centre")
-            and _premultiply_here(image)
-        ):  # fmt: skip
+        if _may_premultiply(crop, to_srgb) and _is_rgba8(image):
             return _thumbnail_premultiplied(image, width, options)
         return image.thumbnail_image(width, **options)
     except pyvips.Error as exc:
@@ -167,10 +164,13 @@ _ROUNDED_PREMULTIPLY = pyvips.at_least_libvips(8, 15)
 _FULL_DECODE_LOADERS = ("pngload", "pngload_source")
 
 
-def _premultiply_here(image: pyvips.Image) -> bool:
-    return (
-        image.bands == 4 and image.format == "uchar" and image.interpretation == "srgb"
-    )  # fmt: skip
+def _may_premultiply(crop: str | None, to_srgb: bool) -> bool:
+    """Our premultiply fits plain and centre-cut resizes without colour management."""
+    return _ROUNDED_PREMULTIPLY and not to_srgb and crop in (None, "centre")
+
+
+def _is_rgba8(image: pyvips.Image) -> bool:
+    return image.bands == 4 and image.format == "uchar" and image.interpretation == "srgb"
 
 
 def _thumbnail_premultiplied(image: pyvips.Image, width: int, options: dict) -> pyvips.Image:
