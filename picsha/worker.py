@@ -58,7 +58,8 @@ class SupervisedWorker:
     On one machine nothing else watches the Celery worker: if it crashed, `picsha serve`
     would go on accepting uploads that nobody processes. Its jobs are not lost either way
     (the sweeper re-enqueues stuck assets), but the worker must come back. Restarts back
-    off from 1 s to `max_backoff` while the worker keeps dying young.
+    off from 1 s to `max_backoff` while the worker keeps dying young; a clean exit (code 0,
+    a warm shutdown that a signal asked for) is respected.
     """
 
     def __init__(
@@ -101,6 +102,9 @@ class SupervisedWorker:
             code = proc.poll() if proc is not None else None
             if code is None:
                 continue
+            if code == 0:  # a warm shutdown someone asked for (Ctrl-C reaches it too)
+                log.info("the Celery worker stopped cleanly; not starting it again")
+                return
             lived = time.monotonic() - self._started
             backoff = 1.0 if lived >= self._healthy_after else backoff
             log.error(

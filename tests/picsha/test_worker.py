@@ -51,3 +51,15 @@ def test_stop_ends_the_worker_and_the_restarts(tmp_path):
     time.sleep(1.5)  # longer than the backoff: no restart after stop
     assert len(started) == count == 2
     assert all(p.poll() is not None for p in started)
+
+
+def test_a_clean_exit_is_not_fought():
+    """Exit code 0 is a warm shutdown someone asked for (e.g. Ctrl-C reached the worker
+    before `picsha serve` stopped it): no restart."""
+    started: list[subprocess.Popen] = []
+    sup = SupervisedWorker(_spawner("pass", started), poll_seconds=0.05).start()
+    try:
+        time.sleep(1.5)  # longer than the first backoff
+        assert len(started) == 1 and sup.restarts == 0
+    finally:
+        sup.stop()
