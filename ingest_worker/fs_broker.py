@@ -10,22 +10,33 @@ still cannot be decoded (written by something else) is logged and skipped, never
 Exchange tables (the control folder) had the same create-then-write race, and threads of
 one process could publish before their shared binding reached the table (the message was
 dropped); the first table is now published whole and binds are serialised.
+
+kombu also deletes a message file when it hands the message out, so a worker killed with
+-9 took its jobs with it (until the sweeper, 15 min later). Here a delivered message waits
+in `inflight/<consumer pid>/` until it is acked, rejected or restored; any new channel (the
+restarted worker's, the API's) puts back the messages of consumers that are gone.
 """
 
+import contextlib
 import logging
 import os
 import threading
 import uuid
+from pathlib import Path
+from queue import Empty
 from time import monotonic
+from typing import Any
 
 from kombu.transport import TRANSPORT_ALIASES, filesystem
 from kombu.utils.encoding import str_to_bytes
-from kombu.utils.json import dumps
+from kombu.utils.json import dumps, loads
 
 log = logging.getLogger(__name__)
 
 SCHEME = "picsha-fs"
 _PARTIAL = ".part"  # "{ts}_{uuid}.{queue}.msg.part": the consumer's queue match skips it
+_INFLIGHT = "inflight"  # <queue folder>/inflight/<consumer pid>/<message file>
+_HELD = "picsha_inflight"  # property naming a delivered message's file until its ack
 # kombu records a binding in state that all of a process's connections share *before* it
 # writes the exchange table file; a thread that sees "bound" meanwhile publishes against a
 # table that is not there yet, and the message is silently dropped. One bind at a time.
@@ -42,12 +53,71 @@ class Channel(filesystem.Channel):
         except OSError as exc:
             raise filesystem.ChannelError(f"Cannot add file {tmp!r} to directory") from exc
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._no_ack_queues: set[str] = set()
+        self._inflight = Path(self.data_folder_in) / _INFLIGHT / str(os.getpid())
+        _restore_orphans(Path(self.data_folder_in))
+
     def _get(self, queue: str) -> dict:
-        while True:  # each failed attempt has consumed (removed) its file: no loop forever
+        """The oldest message of `queue`, kept under inflight/<pid>/ until it is acked.
+
+        kombu deletes a message file as it hands it out, so a worker killed mid-task took
+        its job with it; kept here, a later channel (the restarted worker's) puts it back.
+        """
+        wanted = f"{queue}.msg"
+        for name in sorted(os.listdir(self.data_folder_in)):
+            if name.partition(".")[2] != wanted:
+                continue
+            self._inflight.mkdir(parents=True, exist_ok=True)
+            held = self._inflight / name
             try:
-                return super()._get(queue)
+                os.rename(os.path.join(self.data_folder_in, name), held)  # claim it atomically
+            except OSError:
+                continue  # another consumer was quicker
+            try:
+                payload = loads(held.read_bytes())
             except ValueError as exc:
                 log.error("dropped an undecodable message file from queue %s: %s", queue, exc)
+                held.unlink()
+                continue
+            if queue in self._no_ack_queues:
+                held.unlink()  # nobody will ack it
+            else:
+                payload["properties"][_HELD] = str(held)
+            return payload
+        raise Empty()
+
+    def basic_consume(self, queue: str, no_ack: bool, *args: object, **kwargs: object) -> None:
+        if no_ack:
+            self._no_ack_queues.add(queue)
+        super().basic_consume(queue, no_ack, *args, **kwargs)
+
+    def basic_get(self, queue: str, no_ack: bool = False, **kwargs: object) -> object:
+        if no_ack:
+            self._no_ack_queues.add(queue)
+        return super().basic_get(queue, no_ack, **kwargs)
+
+    def basic_ack(self, delivery_tag: str, multiple: bool = False) -> None:
+        held = self._held(delivery_tag)
+        super().basic_ack(delivery_tag, multiple)
+        _forget(held)
+
+    def basic_reject(self, delivery_tag: str, requeue: bool = False) -> None:
+        held = self._held(delivery_tag)  # a requeue writes a new file via _restore
+        super().basic_reject(delivery_tag, requeue)
+        _forget(held)
+
+    def _restore(self, message: Any) -> None:
+        held = message.properties.pop(_HELD, None)
+        super()._restore(message)
+        _forget(held)
+
+    def _held(self, delivery_tag: str) -> str | None:
+        try:
+            return self.qos.get(delivery_tag).properties.get(_HELD)
+        except KeyError:
+            return None
 
     def queue_bind(self, *args: object, **kwargs: object) -> None:
         with _BINDING:
@@ -77,6 +147,38 @@ class Channel(filesystem.Channel):
     def _message_name(queue: str) -> str:
         # kombu's own naming: consumers take files in name (so time) order.
         return f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+
+
+def _forget(held: str | None) -> None:
+    if held:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(held)
+
+
+def _restore_orphans(folder: Path) -> None:
+    """Put back the in-flight messages of consumers that died (their pid is gone)."""
+    root = folder / _INFLIGHT
+    if not root.is_dir():
+        return
+    for owner in root.iterdir():
+        if not owner.name.isdigit() or _alive(int(owner.name)):
+            continue
+        for held in owner.iterdir():
+            with contextlib.suppress(FileNotFoundError):  # another process restored it
+                os.rename(held, folder / held.name)
+                log.warning("restored message %s of dead consumer %s", held.name, owner.name)
+        with contextlib.suppress(OSError):
+            owner.rmdir()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class Transport(filesystem.Transport):

@@ -1,6 +1,7 @@
 """Nothing lost under faults: real Redis, real worker processes, real S3 server behind a
 flaky proxy. Run alone with `pytest -m faults`."""
 
+import contextlib
 import os
 import random
 import signal
@@ -103,6 +104,40 @@ def test_kill_minus_nine_workers_mid_batch_loses_nothing(tmp_path, redis_proc):
         assert list(states.values()).count("ready") == 50, states
         _assert_consistent(store, ids)
         print(f"\nkills={kills} assets=50 ready={list(states.values()).count('ready')}")
+    finally:
+        stop(worker)
+
+
+def test_embedded_broker_worker_killed_mid_batch_loses_nothing(tmp_path):
+    """Embedded mode (filesystem broker, no sweeper running): kill -9 the whole worker
+    mid-batch and start another, as `picsha serve` does. The jobs it had taken come back
+    from its in-flight folder, so every asset ends ready without waiting 15 min for the
+    sweeper (before: the taken messages were gone)."""
+    settings = Settings(data_dir=tmp_path / "data", api_keys=[API_KEY])
+    client = TestClient(create_app(settings))
+    log = tmp_path / "worker.log"
+    worker = start_worker(_env(settings), concurrency=2, log=log)
+    store = open_store(settings)
+    try:
+        ids = _upload_batch(client, tmp_path, 20)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # kill once it is busy and some are done
+            done = sum(load_manifest(store, i).status == "ready" for i in ids)
+            if done >= 3:
+                break
+            time.sleep(0.1)
+        children = pool_children(worker.pid)
+        os.kill(worker.pid, signal.SIGKILL)
+        for child in children:  # the pool goes down with it, mid-task
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
+        worker.wait()
+        assert done < 20, "the batch finished before the kill: nothing was tested"
+        worker = start_worker(_env(settings), concurrency=2, log=log)
+        states = _wait_all(store, ids, timeout=120)
+        assert list(states.values()).count("ready") == 20, states
+        _assert_consistent(store, ids)
+        assert "restored message" in log.read_text()
     finally:
         stop(worker)
 

@@ -1,6 +1,8 @@
 """The embedded broker's transport: message files appear whole or not at all."""
 
 import logging
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -122,4 +124,56 @@ def test_an_undecodable_message_file_is_dropped_not_fatal(tmp_path, caplog):
         message.ack()
     assert message.payload == {"n": 1}
     assert "undecodable message file" in caplog.text
+    assert not list(tmp_path.glob("*.msg"))
+
+
+_CONSUMER = """
+import sys, time
+from kombu import Connection
+from ingest_worker import fs_broker
+folder = sys.argv[1]
+options = {"data_folder_in": folder, "data_folder_out": folder,
+           "control_folder": folder + "/control"}
+with Connection(f"{fs_broker.SCHEME}://", transport_options=options) as conn:
+    message = conn.SimpleQueue("ingest").get(timeout=10)
+    print(message.payload["n"], flush=True)  # taken, never acked: the worker dies mid-task
+    time.sleep(60)
+"""
+
+
+def test_a_message_taken_by_a_consumer_that_dies_is_delivered_again(tmp_path):
+    with _connection(tmp_path) as conn:
+        conn.SimpleQueue("ingest").put({"n": 7})
+    consumer = subprocess.Popen(
+        [sys.executable, "-c", _CONSUMER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    assert consumer.stdout.readline().strip() == "7"
+    assert not list(tmp_path.glob("*.msg"))  # it is out of the queue while being worked on
+    consumer.kill()
+    consumer.wait()
+    with _connection(tmp_path) as conn:  # e.g. the restarted worker's
+        queue = conn.SimpleQueue("ingest")
+        message = queue.get(block=False)
+        assert message.payload == {"n": 7}
+        message.ack()
+        with pytest.raises(queue.Empty):
+            queue.get(block=False)
+    assert not [p for p in (tmp_path / "inflight").rglob("*") if p.is_file()]
+
+
+def test_acked_and_requeued_messages_leave_nothing_in_flight(tmp_path):
+    with _connection(tmp_path) as conn:
+        queue = conn.SimpleQueue("ingest")
+        queue.put({"n": 1})
+        queue.put({"n": 2})
+        first = queue.get(block=False)
+        first.ack()
+        second = queue.get(block=False)
+        second.requeue()
+        again = queue.get(block=False)
+        assert (first.payload, again.payload) == ({"n": 1}, {"n": 2})
+        held = [p for p in (tmp_path / "inflight").rglob("*") if p.is_file()]
+        assert len(held) == 1  # `again`, until acked
+        again.ack()
+    assert not [p for p in (tmp_path / "inflight").rglob("*") if p.is_file()]
     assert not list(tmp_path.glob("*.msg"))
