@@ -21,6 +21,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 import uuid
 from pathlib import Path
 from queue import Empty
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 SCHEME = "picsha-fs"
 _PARTIAL = ".part"  # "{ts}_{uuid}.{queue}.msg.part": the consumer's queue match skips it
+_PARTIAL_STALE_SECONDS = 60
 _INFLIGHT = "inflight"  # <queue folder>/inflight/<consumer pid>/<message file>
 _HELD = "picsha_inflight"  # property naming a delivered message's file until its ack
 # kombu records a binding in state that all of a process's connections share *before* it
@@ -156,7 +158,13 @@ def _forget(held: str | None) -> None:
 
 
 def _restore_orphans(folder: Path) -> None:
-    """Put back the in-flight messages of consumers that died (their pid is gone)."""
+    """Put back the in-flight messages of consumers that died (their pid is gone), and drop
+    half-written files that a writer dying mid-write left (a write takes microseconds)."""
+    stale = time.time() - _PARTIAL_STALE_SECONDS
+    for partial in folder.glob(f"*{_PARTIAL}"):
+        with contextlib.suppress(FileNotFoundError):
+            if partial.stat().st_mtime < stale:
+                partial.unlink()
     root = folder / _INFLIGHT
     if not root.is_dir():
         return

@@ -1,9 +1,11 @@
 """The embedded broker's transport: message files appear whole or not at all."""
 
 import logging
+import os
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 from kombu import Connection
@@ -112,6 +114,16 @@ def test_a_file_being_written_is_left_alone(tmp_path):
         with pytest.raises(queue.Empty):
             queue.get(block=False)
     assert partial.read_bytes() == b'{"body": "half'
+
+
+def test_a_half_written_file_left_by_a_dead_writer_is_cleaned_up(tmp_path):
+    old, fresh = tmp_path / "1_a.ingest.msg.part", tmp_path / "2_b.ingest.msg.part"
+    for path in (old, fresh):
+        path.write_bytes(b'{"body": "half')
+    os.utime(old, (time.time() - 120, time.time() - 120))
+    with _connection(tmp_path) as conn:
+        assert conn.default_channel is not None  # opening a channel tidies the folder
+    assert not old.exists() and fresh.exists()  # a write in progress is left alone
 
 
 def test_an_undecodable_message_file_is_dropped_not_fatal(tmp_path, caplog):
