@@ -46,6 +46,12 @@ _BINDING = threading.Lock()
 
 
 class Channel(filesystem.Channel):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._no_ack_queues: set[str] = set()
+        self._inflight = Path(self.data_folder_in) / _INFLIGHT / str(os.getpid())
+        _restore_orphans(Path(self.data_folder_in))
+
     def _put(self, queue: str, payload: dict, **kwargs: object) -> None:
         tmp = os.path.join(self.data_folder_out, f"{self._message_name(queue)}{_PARTIAL}")
         try:
@@ -54,12 +60,6 @@ class Channel(filesystem.Channel):
             os.replace(tmp, tmp.removesuffix(_PARTIAL))  # atomic within one folder
         except OSError as exc:
             raise filesystem.ChannelError(f"Cannot add file {tmp!r} to directory") from exc
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self._no_ack_queues: set[str] = set()
-        self._inflight = Path(self.data_folder_in) / _INFLIGHT / str(os.getpid())
-        _restore_orphans(Path(self.data_folder_in))
 
     def _get(self, queue: str) -> dict:
         """The oldest message of `queue`, kept under inflight/<pid>/ until it is acked.
