@@ -112,9 +112,9 @@ def thumbnail(
             # Only the source variant passes load options through (libvips 8.14).
             src = pyvips.Source.new_from_file(str(source))
             return pyvips.Image.thumbnail_source(src, width, **options)
-        if _may_premultiply(crop, to_srgb):
+        if _may_premultiply(crop, to_srgb) and _is_png(source):
             image = load_sequential(source)
-            if image.get("vips-loader") in _FULL_DECODE_LOADERS and _is_rgba8(image):
+            if _is_rgba8(image):
                 return _thumbnail_premultiplied(image, width, options)
         return pyvips.Image.thumbnail(str(source), width, **options)
     except pyvips.Error as exc:
@@ -161,7 +161,16 @@ def thumbnail_image(
 # thumbnail and its shrink-on-load; GIF alpha is on/off and animations need thumbnail's
 # page handling).
 _ROUNDED_PREMULTIPLY = pyvips.at_least_libvips(8, 15)
-_FULL_DECODE_LOADERS = ("pngload", "pngload_source")
+
+
+def _is_png(path: Path) -> bool:
+    """By magic number: 8 bytes read, where opening the file would parse its whole header.
+    A name with libvips load options (`x.gif[n=-1]`) is no plain file: not a PNG here."""
+    try:
+        with open(path, "rb") as f:
+            return sniff_format(f.read(16)) == "png"
+    except OSError:
+        return False
 
 
 def _may_premultiply(crop: str | None, to_srgb: bool) -> bool:
