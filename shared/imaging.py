@@ -243,6 +243,14 @@ def save_jpeg(image: pyvips.Image, path: Path, quality: int) -> None:
         raise ImageDecodeError(_reason(exc)) from exc
 
 
+def save_png(image: pyvips.Image, path: Path, compression: int) -> None:
+    """Write an 8-bit sRGB (or grey) PNG with its alpha, metadata stripped."""
+    try:
+        web_ready(image).pngsave(str(path), compression=compression, **KEEP_NONE)
+    except pyvips.Error as exc:
+        raise ImageDecodeError(_reason(exc)) from exc
+
+
 # Header fields that carry the source's metadata. libvips 8.14's webpsave (and heifsave)
 # ignore `strip`, so they are removed from the image itself before any save.
 _METADATA_PREFIXES = ("exif-", "xmp-", "iptc-", "icc-", "jpeg-thumbnail", "orientation")

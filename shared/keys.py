@@ -5,10 +5,11 @@ from typing import Literal
 ASSETS_PREFIX = "assets"
 RENDERS_PREFIX = "renders"
 
-Derivative = Literal["proxy", "optimized", "thumb", "document", "poster"]
+Derivative = Literal["proxy", "proxy_alpha", "optimized", "thumb", "document", "poster"]
 
 DERIVATIVE_FILES: dict[str, str] = {
     "proxy": "proxy.jpg",
+    "proxy_alpha": "proxy.png",  # beside proxy.jpg when the image has transparency
     "optimized": "optimized.webp",
     "thumb": "thumb.webp",
     "document": "document.pdf",

@@ -1,8 +1,9 @@
 """Which derivatives an asset gets, by family, and the one image they all come from.
 
-web images: samples from the original · complex images and vectors: proxy.jpg, then
-samples from it · documents: document.pdf (unless a PDF was uploaded) + poster.jpg, then
-samples from the poster. Placeholders come from the samples' decode in every case.
+web images: samples from the original · complex images and vectors: proxy.jpg (+ proxy.png
+with transparency), then samples from the proxy · documents: document.pdf (unless a PDF
+was uploaded) + poster.jpg, then samples from the poster. Placeholders come from the
+samples' decode in every case.
 """
 
 import tempfile
@@ -46,6 +47,8 @@ def build(
         else:
             made = proxy.make(sniffed, path, workdir, settings)
             out["proxy"] = _put(store, manifest.id, "proxy", made.path, made)
+            if made.alpha_path:
+                out["proxy_alpha"] = _put(store, manifest.id, "proxy_alpha", made.alpha_path, made)
             manifest.image = ImageInfo(
                 width=made.width,
                 height=made.height,
@@ -55,8 +58,8 @@ def build(
                 animated=made.animated,
                 icc=icc or ("embedded" if made.has_icc else None),
             )
-            visual = made.path
-        if visual != path:  # our own sRGB JPEG: its header is cheap and trusted
+            visual = made.alpha_path or made.path  # transparent samples for a logo
+        if visual != path:  # our own sRGB JPEG or PNG: its header is cheap and trusted
             header = imaging.probe(visual, settings.max_source_pixels)
         samples, base = render.make_samples(
             manifest.id, visual, header, settings, store, manifest.pre_render_sizes
@@ -84,11 +87,14 @@ def _refuse_declared_bomb(tags: dict[str, Any], settings: Settings) -> None:
         )
 
 
+_CONTENT_TYPES = {".jpg": "image/jpeg", ".png": "image/png", ".pdf": "application/pdf"}
+
+
 def _put(
     store: ObjectStore, asset_id: str, name: Derivative, local: Path, size: object
 ) -> DerivativeInfo:
     key = derivative_key(asset_id, name)
-    content_type = "application/pdf" if name == "document" else "image/jpeg"
+    content_type = _CONTENT_TYPES[Path(key).suffix]
     store.put_file(key, local, content_type)
     return DerivativeInfo(
         key=key,

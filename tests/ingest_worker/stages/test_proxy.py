@@ -122,6 +122,48 @@ def test_raw_without_image_data_fails_with_decode_error(tmp_path, settings):
 
 
 @pytest.mark.parametrize(
+    "relpath",
+    [
+        "vector/wikimedia_commons_logo.svg",
+        "vector/libvips_logo.svgz",
+        "psd/gimp_cyrillic_layer_name.psd",  # 16-bit RGBA, transparent background
+        "psd/smartobject_layer.psd",
+    ],
+)
+def test_transparency_is_kept_in_a_png_beside_the_jpeg(relpath, tmp_path, settings):
+    made, jpeg = _proxy(corpus_file(relpath), tmp_path, settings)
+    assert made.alpha_path is not None and made.has_alpha
+    data = made.alpha_path.read_bytes()
+    assert imaging.sniff_format(data) == "png"
+    png = pyvips.Image.new_from_buffer(data, "")
+    assert (png.width, png.height) == (made.width, made.height)
+    assert (png.bands, png.format, png.interpretation) == (4, "uchar", "srgb")
+    alpha = png[3]
+    assert alpha.min() == 0 and alpha.max() == 255  # see-through and solid parts both kept
+    assert "icc-profile-data" not in png.get_fields()
+    # The JPEG is the same picture flattened on white: where the PNG is clear, it is white
+    # (but for JPEG ringing next to edges).
+    clear = alpha == 0
+    shortfall = clear.ifthenelse(255 - jpeg, 0).avg() / (clear.avg() / 255)
+    assert shortfall < 4  # flattened on black it would be ~255
+    solid = png.flatten(background=[255, 255, 255])
+    assert (solid - jpeg).abs().avg() < 3  # JPEG Q92 noise
+
+
+@pytest.mark.parametrize(
+    "relpath",
+    [
+        "vector/illustrator_2020.ai",  # poppler's page has an alpha band, opaque everywhere
+        "psd/text_layers_cs5.psd",  # no alpha band
+        "heif/iphone_xs_gps_p3.heic",
+    ],
+)
+def test_opaque_images_get_only_the_jpeg(relpath, tmp_path, settings):
+    made, _ = _proxy(corpus_file(relpath), tmp_path, settings)
+    assert made.alpha_path is None and not made.has_alpha
+
+
+@pytest.mark.parametrize(
     ("relpath", "long_side"),
     [
         ("vector/gnuplot.eps", 2048),
