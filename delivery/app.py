@@ -99,9 +99,9 @@ def respond(
     extras = extras or transform.Extras()
     if extras.trim:
         raise PicshaError(400, "unsupported_operation", "trim is not supported")
-    src = source.choose(manifest)
-    geometry = transform.target_geometry(params, src, d.settings)
     fmt, headers = _output_format(params, manifest, request)
+    src = source.choose(manifest, keep_alpha=fmt != "jpeg" or params.bg is not None)
+    geometry = transform.target_geometry(params, src, d.settings)
     canonical = params.canonical() + canonical_extra
     etag = caching.etag_for(manifest.version, canonical, fmt)
     headers |= {"ETag": etag, "Cache-Control": d.settings.cache_control}

@@ -1,4 +1,10 @@
-"""Which object a render reads: the original for web-native images, else a derivative."""
+"""Which object a render reads: the original for web-native images, else a derivative.
+
+Complex images and vectors with transparency have two proxies: `proxy.png` keeps the alpha
+and is read whenever the output can show it (or flattens it on a chosen `bg`); `proxy.jpg`,
+flattened on white, serves the JPEG outputs that would flatten on white anyway, decoded at
+1/2-1/8 scale where the PNG would be decoded whole.
+"""
 
 from dataclasses import dataclass
 
@@ -17,7 +23,7 @@ class RenderSource:
     is_jpeg: bool = False  # the object is a JPEG: delivery may pick the DCT shrink-on-load
 
 
-def choose(manifest: Manifest) -> RenderSource:
+def choose(manifest: Manifest, keep_alpha: bool = True) -> RenderSource:
     if manifest.status in ("queued", "processing"):
         raise PicshaError(
             409,
@@ -39,9 +45,10 @@ def choose(manifest: Manifest) -> RenderSource:
             image.animated,
             is_jpeg=manifest.source.mime == "image/jpeg",
         )
-    for name in ("proxy", "poster"):  # proxies and posters are written as plain sRGB
+    names = ("proxy_alpha", "proxy", "poster") if keep_alpha else ("proxy", "poster")
+    for name in names:  # proxies and posters are written as plain sRGB
         if name in derivatives and derivatives[name].width:
             d = derivatives[name]
             key = derivative_key(manifest.id, name)
-            return RenderSource(key, d.width, d.height or 0, False, is_jpeg=True)
+            return RenderSource(key, d.width, d.height or 0, False, is_jpeg=name != "proxy_alpha")
     raise PicshaError(415, "not_renderable", f"a {manifest.kind} asset has no image to render")

@@ -15,6 +15,12 @@ REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("PICSHA_CORPUS", REPO.parent / "shared" / "corpus"))
 FIXTURES = REPO / "fixtures"
 API_KEY = "test-key"
+# The delivery tests ingest in-process; on the bundled libvips (PICSHA_TEST_LIBVIPS=bundled)
+# that lacks the worker's HEIC (HEVC) and PDF loaders, which production never asks of it.
+needs_worker_libvips = pytest.mark.skipif(
+    os.environ.get("PICSHA_TEST_LIBVIPS") == "bundled",
+    reason="ingesting this format needs the worker's (Debian's) libvips",
+)
 
 
 def corpus_file(relpath: str) -> Path:
