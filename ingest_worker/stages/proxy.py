@@ -72,8 +72,8 @@ def _keep_transparency(image: pyvips.Image, workdir: Path) -> tuple[pyvips.Image
     """Write `proxy.png` when `image` has an alpha band that is not opaque everywhere.
 
     Returns the image to make the JPEG from: the PNG just written (the source is decoded
-    once, the PNG twice more, cheaply), else `image` itself. PDF pages carry an alpha band
-    that is opaque everywhere: their PNG stays in the work folder and only the JPEG is kept.
+    once, the PNG twice more, cheaply), else `image` itself. An alpha band that is opaque
+    everywhere (an SVG with a full background) leaves its PNG in the work folder unused.
     """
     if not image.hasalpha():
         return image, None
@@ -126,6 +126,8 @@ def _pdf_page(path: Path, header: pyvips.Image, settings: Settings) -> tuple[pyv
     scale = max(1.0, min(8.0, VECTOR_LONG_SIDE / max(header.width, header.height, 1)))
     _check_pixels(round(header.width * scale), round(header.height * scale), settings)
     image = _open(path, page=0, scale=scale)
+    # poppler draws on an opaque white page: its alpha band says nothing, drop it.
+    image = image.extract_band(0, n=3) if image.bands == 4 else image
     return image, _facts(image, pages=header.get("n-pages"))
 
 

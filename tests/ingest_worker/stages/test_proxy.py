@@ -153,7 +153,7 @@ def test_transparency_is_kept_in_a_png_beside_the_jpeg(relpath, tmp_path, settin
 @pytest.mark.parametrize(
     "relpath",
     [
-        "vector/illustrator_2020.ai",  # poppler's page has an alpha band, opaque everywhere
+        "vector/illustrator_2020.ai",  # poppler draws it on an opaque white page
         "psd/text_layers_cs5.psd",  # no alpha band
         "heif/iphone_xs_gps_p3.heic",
     ],
