@@ -13,8 +13,9 @@ dropped); the first table is now published whole and binds are serialised.
 
 kombu also deletes a message file when it hands the message out, so a worker killed with
 -9 took its jobs with it (until the sweeper, 15 min later). Here a delivered message waits
-in `inflight/<consumer pid>/` until it is acked, rejected or restored; any new channel (the
-restarted worker's, the API's) puts back the messages of consumers that are gone.
+in `inflight/<consumer pid>-<its start time>/` until it is acked, rejected or restored; any
+new channel (the restarted worker's, the API's) puts back the messages of consumers that are
+gone — the start time tells a dead consumer from a new process that got its pid.
 """
 
 import contextlib
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 SCHEME = "picsha-fs"
 _PARTIAL = ".part"  # "{ts}_{uuid}.{queue}.msg.part": the consumer's queue match skips it
 _PARTIAL_STALE_SECONDS = 60
-_INFLIGHT = "inflight"  # <queue folder>/inflight/<consumer pid>/<message file>
+_INFLIGHT = "inflight"  # <queue folder>/inflight/<consumer pid>-<start>/<message file>
 _HELD = "picsha_inflight"  # property naming a delivered message's file until its ack
 # kombu records a binding in state that all of a process's connections share *before* it
 # writes the exchange table file; a thread that sees "bound" meanwhile publishes against a
@@ -49,7 +50,7 @@ class Channel(filesystem.Channel):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self._no_ack_queues: set[str] = set()
-        self._inflight = Path(self.data_folder_in) / _INFLIGHT / str(os.getpid())
+        self._inflight = Path(self.data_folder_in) / _INFLIGHT / _process_tag(os.getpid())
         _restore_orphans(Path(self.data_folder_in))
 
     def _put(self, queue: str, payload: dict, **kwargs: object) -> None:
@@ -169,7 +170,7 @@ def _restore_orphans(folder: Path) -> None:
     if not root.is_dir():
         return
     for owner in root.iterdir():
-        if not owner.name.isdigit() or _alive(int(owner.name)):
+        if _alive(owner.name):
             continue
         for held in owner.iterdir():
             with contextlib.suppress(FileNotFoundError):  # another process restored it
@@ -179,14 +180,31 @@ def _restore_orphans(folder: Path) -> None:
             owner.rmdir()
 
 
-def _alive(pid: int) -> bool:
+def _process_tag(pid: int) -> str:
+    """`<pid>-<start time>`: a process that gets the pid of a dead one has another tag."""
+    return f"{pid}-{_start_ticks(pid)}"
+
+
+def _start_ticks(pid: int) -> str:
+    """Field 22 of /proc/<pid>/stat (clock ticks after boot); "" where there is no /proc."""
     try:
-        os.kill(pid, 0)
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]  # after "(comm)", which may hold spaces
+
+
+def _alive(tag: str) -> bool:
+    pid, _, ticks = tag.partition("-")
+    if not pid.isdigit():
+        return True  # not ours: leave it alone
+    try:
+        os.kill(int(pid), 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    return not ticks or _start_ticks(int(pid)) in (ticks, "")
 
 
 class Transport(filesystem.Transport):

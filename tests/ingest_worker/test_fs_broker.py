@@ -173,6 +173,32 @@ def test_a_message_taken_by_a_consumer_that_dies_is_delivered_again(tmp_path):
     assert not [p for p in (tmp_path / "inflight").rglob("*") if p.is_file()]
 
 
+def test_a_dead_consumers_messages_come_back_even_when_its_pid_is_reused(tmp_path):
+    with _connection(tmp_path) as conn:
+        conn.SimpleQueue("ingest").put({"n": 8})
+    consumer = subprocess.Popen(
+        [sys.executable, "-c", _CONSUMER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    assert consumer.stdout.readline().strip() == "8"
+    consumer.kill()
+    consumer.wait()
+    # The kernel hands the dead consumer's pid to a new process: here, a sleeper's pid
+    # with the consumer's start time stands for that.
+    (held,) = (tmp_path / "inflight").iterdir()
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        start = held.name.partition("-")[2]
+        assert start and start != fs_broker._start_ticks(sleeper.pid)
+        held.rename(held.with_name(f"{sleeper.pid}-{start}"))
+        with _connection(tmp_path) as conn:
+            message = conn.SimpleQueue("ingest").get(block=False)
+            assert message.payload == {"n": 8}
+            message.ack()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
 def test_acked_and_requeued_messages_leave_nothing_in_flight(tmp_path):
     with _connection(tmp_path) as conn:
         queue = conn.SimpleQueue("ingest")
