@@ -174,7 +174,9 @@ def _apply_filters(text: str, q: dict[str, object], extras: dict[str, object]) -
         elif name == "format":
             q["fm"] = (args[0] if args else "").strip().lower()
         elif name == "fill":
-            q["bg"] = _colour(args[0] if args else "white")
+            colour = (args[0] if args else "white").strip().lower()
+            if colour != "transparent":  # no bg: an alpha source pads clear, others white
+                q["bg"] = _colour(colour)
             if q.get("fit") == "inside":
                 q["fit"] = "contain"
         elif name == "rotate":

@@ -15,6 +15,11 @@ REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("PICSHA_CORPUS", REPO.parent / "shared" / "corpus"))
 FIXTURES = REPO / "fixtures"
 API_KEY = "test-key"
+# 200x100 user units: the left half solid red, the right half clear.
+HALF_LOGO_SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100">'
+    b'<rect x="0" y="0" width="100" height="100" fill="#ff0000"/></svg>'
+)
 # The delivery tests ingest in-process; on the bundled libvips (PICSHA_TEST_LIBVIPS=bundled)
 # that lacks the worker's HEIC (HEVC) and PDF loaders, which production never asks of it.
 needs_worker_libvips = pytest.mark.skipif(

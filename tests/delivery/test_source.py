@@ -6,18 +6,12 @@ import pyvips
 
 from delivery import source
 from shared.keys import derivative_key
-from tests.helpers import corpus_file, load, needs_worker_libvips
-
-# 200x100 user units: the left half solid red, the right half clear.
-HALF_LOGO = (
-    b'<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100">'
-    b'<rect x="0" y="0" width="100" height="100" fill="#ff0000"/></svg>'
-)
+from tests.helpers import HALF_LOGO_SVG, corpus_file, load, needs_worker_libvips
 
 
 @pytest.fixture
 def logo(ingest):
-    asset = ingest(HALF_LOGO, "logo.svg")
+    asset = ingest(HALF_LOGO_SVG, "logo.svg")
     assert asset.status == "ready", asset.error
     return asset
 

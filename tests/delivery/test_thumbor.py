@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from delivery.app import create_app
 from delivery.thumbor import check_security, parse_url, thumbor_signature
 from shared.errors import PicshaError
-from tests.helpers import load, make_jpeg
+from tests.helpers import HALF_LOGO_SVG, load, make_jpeg
 
 
 def test_grammar_maps_to_render_params():
@@ -91,6 +91,18 @@ def test_fill_pads_with_the_colour(client, photo):
         ).content
     )
     assert [round(v) for v in img.getpoint(150, 5)[:3]] == [255, 0, 0]
+
+
+def test_fill_transparent_pads_a_transparent_logo_clear(client, ingest):
+    logo = ingest(HALF_LOGO_SVG, "logo.svg")
+    r = client.get(
+        f"/thumbor/unsafe/fit-in/300x300/filters:fill(transparent):format(png)/{logo.id}"
+    )
+    assert r.status_code == 200, r.text
+    img = load(r.content)
+    assert (img.width, img.height, img.bands) == (300, 300, 4)
+    assert img.getpoint(150, 5)[3] == 0  # padding above the 300x150 logo
+    assert [round(v) for v in img.getpoint(75, 150)] == [255, 0, 0, 255]
 
 
 def test_brightness_contrast_round_corner(client, photo):
