@@ -6,9 +6,10 @@ through libvips' ImageMagick loader (the flattened composite), camera RAW throug
 (rawpy), EPS/PS through Ghostscript in a bounded subprocess, SVG through librsvg with
 nothing fetched. Every path: pixel limit checked from the header first, EXIF orientation
 applied, colour-managed to 8-bit sRGB, alpha flattened on white, JPEG at PROXY_QUALITY.
-An image whose alpha is not opaque everywhere (SVG and PSD logos, HEIC/TIFF cut-outs)
-also keeps it in a lossless `proxy.png`: DESIGN.md's proxy is a JPEG, but a logo rendered
-to PNG/WebP or used as a watermark must stay transparent, as imgproxy and thumbor keep it.
+An image whose alpha is not opaque everywhere (vectors, drawn on a clear canvas — SVG,
+EPS, Illustrator —, PSD and HEIC/TIFF cut-outs) also keeps it in `proxy.png`: DESIGN.md's
+proxy is a JPEG, but a logo rendered to PNG/WebP or used as a watermark must stay
+transparent, as imgproxy and thumbor keep it.
 The web samples and delivery then read a proxy, never the original again.
 """
 
@@ -125,9 +126,9 @@ def _vips(path: Path, _workdir: Path, settings: Settings) -> tuple[pyvips.Image,
 def _pdf_page(path: Path, header: pyvips.Image, settings: Settings) -> tuple[pyvips.Image, dict]:
     scale = max(1.0, min(8.0, VECTOR_LONG_SIDE / max(header.width, header.height, 1)))
     _check_pixels(round(header.width * scale), round(header.height * scale), settings)
-    image = _open(path, page=0, scale=scale)
-    # poppler draws on an opaque white page: its alpha band says nothing, drop it.
-    image = image.extract_band(0, n=3) if image.bands == 4 else image
+    # A clear page, as Illustrator shows its artboard and exports for screens: a logo keeps
+    # its transparency (documents, in documents.py, are drawn on white).
+    image = _open(path, page=0, scale=scale, background=[255, 255, 255, 0])
     return image, _facts(image, pages=header.get("n-pages"))
 
 
@@ -168,7 +169,7 @@ def _postscript(path: Path, workdir: Path, settings: Settings) -> tuple[pyvips.I
     args = [
         "gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-dNOPROMPT", "-dEPSCrop",
         "-dFirstPage=1", "-dLastPage=1", "-dTextAlphaBits=4", "-dGraphicsAlphaBits=4",
-        "-sDEVICE=png16m", f"-r{dpi:.2f}", f"-sOutputFile={out}", "--", str(path),
+        "-sDEVICE=pngalpha", f"-r{dpi:.2f}", f"-sOutputFile={out}", "--", str(path),
     ]  # fmt: skip
     # -dSAFER still lets PostScript write anywhere under TMPDIR (/tmp by default): give
     # Ghostscript a private one, so the only writable places are its own two files.
@@ -189,7 +190,7 @@ def _postscript(path: Path, workdir: Path, settings: Settings) -> tuple[pyvips.I
     if result.returncode != 0 or not out.exists():
         last = text.splitlines()[-1] if text else f"exit status {result.returncode}"
         raise imaging.ImageDecodeError(f"Ghostscript: {last}")
-    image = _open(out)
+    image = _open(out)  # RGBA, clear where nothing was painted
     return image, _facts(image, pages=1)
 
 

@@ -126,6 +126,8 @@ def test_raw_without_image_data_fails_with_decode_error(tmp_path, settings):
     [
         "vector/wikimedia_commons_logo.svg",
         "vector/libvips_logo.svgz",
+        "vector/gnuplot.eps",  # Ghostscript's pngalpha: clear where nothing is painted
+        "vector/illustrator_2020.ai",  # poppler on a clear page
         "psd/gimp_cyrillic_layer_name.psd",  # 16-bit RGBA, transparent background
         "psd/smartobject_layer.psd",
     ],
@@ -153,7 +155,6 @@ def test_transparency_is_kept_in_a_png_beside_the_jpeg(relpath, tmp_path, settin
 @pytest.mark.parametrize(
     "relpath",
     [
-        "vector/illustrator_2020.ai",  # poppler draws it on an opaque white page
         "psd/text_layers_cs5.psd",  # no alpha band
         "heif/iphone_xs_gps_p3.heic",
     ],
