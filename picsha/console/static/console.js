@@ -77,7 +77,13 @@ function tile(item) {
   const status = item.status || "ready";
   if (status === "ready") {
     const img = el("img", { alt: name, loading: "lazy", decoding: "async" });
-    img.addEventListener("load", () => img.classList.add("loaded"));
+    img.addEventListener("load", () => {
+      // The placeholder made way: a transparent thumb (a logo) shows a checkerboard behind
+      // it, not the blur of itself.
+      img.classList.add("loaded");
+      box.classList.add("loaded");
+      box.style.backgroundColor = "";
+    });
     img.addEventListener("error", () => img.remove());
     img.src = `/console/thumb/${encodeURIComponent(id)}`;
     box.append(img);

@@ -12,7 +12,7 @@ from shared import imaging
 from shared.ids import new_id
 from shared.manifest import Manifest, Source, save_manifest
 from shared.storage.local import LocalStore
-from tests.helpers import corpus_file, load, make_jpeg
+from tests.helpers import HALF_LOGO_SVG, corpus_file, load, make_jpeg
 from tests.picsha.conftest import NO_ANALYSIS, start_server, stop_server
 
 pytestmark = pytest.mark.slow
@@ -133,6 +133,30 @@ def test_hostile_filename_and_exif_do_not_run(page: Page, served, artefacts, tmp
     assert page.locator("main img[src='x'], main script").count() == 0
     page.wait_for_timeout(500)  # let any injected handler fire (it must not)
     assert dialogs == []
+
+
+def test_a_transparent_logo_tile_shows_a_checkerboard_not_its_placeholder(
+    page: Page, served, artefacts, tmp_path
+):
+    logo = tmp_path / "half-logo.svg"
+    logo.write_bytes(HALF_LOGO_SVG)
+    sign_in(page, served)
+    upload(page, [logo])
+    tile = page.locator("#grid li", has_text=logo.name).first.locator(".tile")
+    expect(tile.locator("img")).to_have_class(re.compile("loaded"))
+    expect(tile.locator("canvas")).to_be_hidden()
+    page.wait_for_timeout(400)  # the image's fade-in
+    shot = load(tile.screenshot(path=artefacts / "logo-tile.png"))
+    w, h = shot.width, shot.height
+    # cover-cropped 2:1 logo: its red half fills the tile's left, its clear half the right.
+    red = shot.getpoint(w // 4, h // 2)
+    assert red[0] > 200 and red[1] < 60 and red[2] < 60
+    clear = shot.crop(w * 5 // 8, h // 4, w // 4, h // 2)[0]
+    assert clear.min() > 200  # white and light grey squares, no red blur from the placeholder
+    # Half of it the checkerboard's grey (#e4e7ec): the placeholder's blur (the logo
+    # flattened on white) would be a smooth near-white instead.
+    checker_grey = ((clear >= 224) & (clear <= 232)).avg() / 255
+    assert 0.3 < checker_grey < 0.7
 
 
 @pytest.fixture(scope="module")
