@@ -1,5 +1,6 @@
 """Helpers the tests share (not fixtures): waiting on assets, reading images back."""
 
+import csv
 import os
 import socket
 import time
@@ -26,6 +27,15 @@ needs_worker_libvips = pytest.mark.skipif(
     os.environ.get("PICSHA_TEST_LIBVIPS") == "bundled",
     reason="ingesting this format needs the worker's (Debian's) libvips",
 )
+
+
+def corpus_rows() -> list[dict[str, str]]:
+    """The corpus' MANIFEST.tsv rows (path, format, width, height, …); [] without it."""
+    manifest = CORPUS / "MANIFEST.tsv"
+    if not manifest.is_file():
+        return []
+    with open(manifest, newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
 
 
 def corpus_file(relpath: str) -> Path:

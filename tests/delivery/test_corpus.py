@@ -4,23 +4,13 @@ magic bytes and size, in three common shapes. Run on both libvips builds (docs/d
 render from a plain poster.jpg (tests/delivery/test_source.py), and converting 32 of them
 would triple the time."""
 
-import csv
-
 import pytest
 
 from shared import imaging
-from tests.helpers import CORPUS, load
+from tests.helpers import CORPUS, corpus_rows, load
 
 ACCEPT_ALL = {"accept": "image/avif,image/webp,image/png,*/*"}
 DOCUMENTS = ("docs/", "pdf/")
-
-
-def _rows() -> list[dict[str, str]]:
-    manifest = CORPUS / "MANIFEST.tsv"
-    if not manifest.is_file():
-        return []
-    with open(manifest, newline="") as f:
-        return list(csv.DictReader(f, delimiter="\t"))
 
 
 def _fit(width: int, height: int, box: int) -> tuple[int, int]:
@@ -53,7 +43,7 @@ def _problems(client, asset) -> list[str]:
 
 @pytest.mark.slow
 def test_every_ready_corpus_asset_renders(client, ingest):
-    rows = [row for row in _rows() if not row["path"].startswith(DOCUMENTS)]
+    rows = [row for row in corpus_rows() if not row["path"].startswith(DOCUMENTS)]
     if not rows:
         pytest.skip("corpus not present")
     problems: dict[str, str] = {}

@@ -5,8 +5,6 @@ listed here — never stuck in `processing`, never an `internal_error`, and the 
 processes the next file. Skipped cleanly when the corpus is absent.
 """
 
-import csv
-
 import pytest
 import pyvips
 
@@ -15,7 +13,7 @@ from shared import imaging
 from shared.ids import new_id
 from shared.keys import original_key
 from shared.manifest import Manifest, Source, save_manifest
-from tests.helpers import CORPUS, make_jpeg
+from tests.helpers import CORPUS, corpus_rows, make_jpeg
 
 # Files that must fail, and how. The rest of the corpus must end `ready`.
 EXPECTED_FAILURES = {
@@ -71,14 +69,6 @@ EXPECTED_FAILURES = {
 _OWN_SIZE = ("vector/", "raw/", "pdf/", "docs/")
 
 
-def _rows() -> list[dict[str, str]]:
-    manifest = CORPUS / "MANIFEST.tsv"
-    if not manifest.is_file():
-        return []
-    with open(manifest, newline="") as f:
-        return list(csv.DictReader(f, delimiter="\t"))
-
-
 def _int(value: str) -> int | None:
     return int(value) if value.isdigit() else None
 
@@ -118,7 +108,7 @@ def _check_ready(row: dict[str, str], m: Manifest, store) -> list[str]:
 
 @pytest.mark.slow
 def test_every_corpus_file_ends_ready_or_failed_with_its_code(settings, store):
-    rows = _rows()
+    rows = corpus_rows()
     if not rows:
         pytest.skip("corpus not present")
     problems: dict[str, str] = {}
@@ -158,7 +148,7 @@ def test_every_corpus_file_ends_ready_or_failed_with_its_code(settings, store):
 
 
 def test_every_expected_failure_is_a_corpus_file():
-    rows = {row["path"] for row in _rows()}
+    rows = {row["path"] for row in corpus_rows()}
     if not rows:
         pytest.skip("corpus not present")
     assert set(EXPECTED_FAILURES) <= rows

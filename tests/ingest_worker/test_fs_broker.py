@@ -153,16 +153,20 @@ with Connection(f"{fs_broker.SCHEME}://", transport_options=options) as conn:
 """
 
 
-def test_a_message_taken_by_a_consumer_that_dies_is_delivered_again(tmp_path):
-    with _connection(tmp_path) as conn:
-        conn.SimpleQueue("ingest").put({"n": 7})
+def _taken_by_a_consumer_that_dies(folder, n: int) -> None:
+    with _connection(folder) as conn:
+        conn.SimpleQueue("ingest").put({"n": n})
     consumer = subprocess.Popen(
-        [sys.executable, "-c", _CONSUMER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", _CONSUMER, str(folder)], stdout=subprocess.PIPE, text=True
     )
-    assert consumer.stdout.readline().strip() == "7"
-    assert not list(tmp_path.glob("*.msg"))  # it is out of the queue while being worked on
+    assert consumer.stdout.readline().strip() == str(n)
+    assert not list(folder.glob("*.msg"))  # it is out of the queue while being worked on
     consumer.kill()
     consumer.wait()
+
+
+def test_a_message_taken_by_a_consumer_that_dies_is_delivered_again(tmp_path):
+    _taken_by_a_consumer_that_dies(tmp_path, 7)
     with _connection(tmp_path) as conn:  # e.g. the restarted worker's
         queue = conn.SimpleQueue("ingest")
         message = queue.get(block=False)
@@ -174,14 +178,7 @@ def test_a_message_taken_by_a_consumer_that_dies_is_delivered_again(tmp_path):
 
 
 def test_a_dead_consumers_messages_come_back_even_when_its_pid_is_reused(tmp_path):
-    with _connection(tmp_path) as conn:
-        conn.SimpleQueue("ingest").put({"n": 8})
-    consumer = subprocess.Popen(
-        [sys.executable, "-c", _CONSUMER, str(tmp_path)], stdout=subprocess.PIPE, text=True
-    )
-    assert consumer.stdout.readline().strip() == "8"
-    consumer.kill()
-    consumer.wait()
+    _taken_by_a_consumer_that_dies(tmp_path, 8)
     # The kernel hands the dead consumer's pid to a new process: here, a sleeper's pid
     # with the consumer's start time stands for that.
     (held,) = (tmp_path / "inflight").iterdir()
