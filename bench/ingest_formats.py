@@ -7,6 +7,7 @@ worker's code path without the broker), median of --runs after one warm-up, as a
 minute on one core. Floor, timed alternately with the pipeline in the same run:
   images   the least libvips work for the same outputs — one shrink-on-load decode into the
            2048 px box → WebP Q80, the 150 px thumb from those pixels → WebP Q75;
+  SVG      the same, drawn at 2048 px (vectors are rasterised to that size);
   RAW      LibRaw's demosaic (the unavoidable decode; libvips cannot read RAW) + the same;
   docs     a bare `soffice --convert-to pdf` with a warm profile + the first page at 1240 px.
 Then ExifTool: the persistent process (pyexiftool -stay_open) against a process per file.
@@ -43,6 +44,7 @@ SAMPLES = [  # (label, path, floor kind)
     ("RAW RW2 10 MP (LX3)", CORPUS / "raw/panasonic_dmc-lx3.rw2", "raw"),
     ("PSD 627x510, 6 layers", CORPUS / "psd/group_clipping.psd", "vips"),
     ("EPS (gnuplot)", CORPUS / "vector/gnuplot.eps", "gs"),
+    ("SVG logo, transparent", CORPUS / "vector/wikimedia_commons_logo.svg", "svg"),
     ("DOCX 2 pages", CORPUS / "docs/word_cyrillic.docx", "office"),
     ("Markdown 18 pages", CORPUS / "docs/markdown_syntax_gruber.md", "office"),
 ]
@@ -58,6 +60,11 @@ def floor_vips(path: Path, _work: Path) -> None:
     _samples_floor(pyvips.Image.thumbnail(str(path), 2048, height=2048, size="down"))
 
 
+def floor_svg(path: Path, _work: Path) -> None:
+    """Vectors are drawn into the 2048 px box (libvips' SVG loader scales, no resampling)."""
+    _samples_floor(pyvips.Image.thumbnail(str(path), 2048, height=2048, size="both"))
+
+
 def floor_raw(path: Path, _work: Path) -> None:
     import rawpy
 
@@ -71,7 +78,7 @@ def floor_raw(path: Path, _work: Path) -> None:
 def floor_gs(path: Path, work: Path) -> None:
     out = work / "gs.png"
     subprocess.run(
-        ["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-dEPSCrop", "-sDEVICE=png16m",
+        ["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-dEPSCrop", "-sDEVICE=pngalpha",
          "-r409", f"-sOutputFile={out}", str(path)],
         check=True,
     )  # fmt: skip
@@ -99,6 +106,7 @@ def floor_office(path: Path, work: Path) -> None:
 
 FLOORS: dict[str, Callable[[Path, Path], None]] = {
     "vips": floor_vips,
+    "svg": floor_svg,
     "raw": floor_raw,
     "gs": floor_gs,
     "office": floor_office,
