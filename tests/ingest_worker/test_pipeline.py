@@ -169,11 +169,11 @@ def test_storage_errors_are_transient_even_before_the_stages(settings, store):
     ("relpath", "derivative"),
     [
         ("heif/iphone_xs_gps_p3.heic", "proxy"),
-        ("vector/gnuplot.eps", "proxy"),
+        ("vector/gnuplot.eps", "proxy_alpha"),  # drawn on a clear canvas
         ("pdf/text_2_pages.pdf", "poster"),
     ],
 )
-def test_delivery_renders_from_the_proxy_or_poster(relpath, derivative, settings, store):
+def test_delivery_renders_from_a_proxy_or_the_poster(relpath, derivative, settings, store):
     from delivery import source  # the reader of what ingest writes
 
     data = corpus_file(relpath).read_bytes()
