@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 import typer
 from rich.console import Console
@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from picsha.client import CliError, Exit, PicshaClient, resolve_target
+from shared.manifest import Kind, Status
 
 app = typer.Typer(help="Picsha: upload anything, serve any size of it.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -150,38 +151,105 @@ def ingest(
     Exit 0 when every file is ready, 1 when any failed, 2 for a bad path, 3 when no server
     answers, 4 when the server refuses the key.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from picsha import uploader
 
     files = uploader.collect(paths, recursive)
     with PicshaClient(resolve_target(server, api_key), pool=concurrency) as client:
         client.ping()  # one clear line now, rather than one per file, when nothing answers
-        counts = {"ready": 0, "failed": 0, "error": 0, "queued": 0}
-        progress = Progress(
-            TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.description}"), TimeElapsedColumn(),
-            console=console, disable=as_json, transient=False,
-        )  # fmt: skip
-        with progress:
-            task = progress.add_task("", total=len(files))
+        jobs = uploader.jobs(client, files, pre_render_sizes)
+        _run_jobs("ingest", client, jobs, concurrency, wait, as_json)
 
-            def done(outcome: uploader.Outcome) -> None:
-                counts[outcome.status] = counts.get(outcome.status, 0) + 1
-                summary = " ".join(f"{k} {v}" for k, v in counts.items() if v)
-                progress.update(task, advance=1, description=summary)
 
-            outcomes = uploader.run(client, files, pre_render_sizes, concurrency, wait, done)
+_KINDS, _STATUSES = get_args(Kind), get_args(Status)
+
+
+@app.command()
+@clean_errors
+def reprocess(
+    asset_ids: Annotated[
+        list[str] | None, typer.Argument(help="asset ids (or select with the options)")
+    ] = None,
+    every: Annotated[bool, typer.Option("--all", help="every asset the filters pass")] = False,
+    kind: Annotated[
+        str | None, typer.Option(help="only this kind: image, complex_image, vector, document")
+    ] = None,
+    status_: Annotated[
+        str | None, typer.Option("--status", help="only assets in this status, e.g. failed")
+    ] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, max=64)] = 4,
+    wait: Annotated[bool, typer.Option(help="follow each asset until ready or failed")] = True,
+    server: ServerOpt = None,
+    api_key: KeyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the pipeline again on assets: to retry failed ones, or to give older assets what a
+    newer Picsha derives (e.g. `--kind vector` for the transparent proxy.png).
+
+    Exit 0 when every asset ends ready, 1 when any failed, 2 without ids or a selection.
+    """
+    from picsha.batch import Job
+
+    if not asset_ids and not (every or kind or status_):
+        raise CliError(Exit.USAGE, "name asset ids, or select with --all, --kind or --status")
+    for value, allowed in ((kind, _KINDS), (status_, _STATUSES)):
+        if value is not None and value not in allowed:
+            raise CliError(Exit.USAGE, f"{value!r} is not one of {', '.join(allowed)}")
+    with PicshaClient(resolve_target(server, api_key), pool=concurrency) as client:
+        if asset_ids:
+            chosen = [(asset_id, asset_id) for asset_id in asset_ids]
+        else:
+            chosen = [
+                (m["id"], (m.get("source") or {}).get("filename") or m["id"])
+                for m in client.assets()
+                if (kind is None or m.get("kind") == kind)
+                and (status_ is None or m.get("status") == status_)
+            ]
+
+        def job(asset_id: str, name: str) -> Job:
+            return Job(name, lambda: client.reprocess(asset_id)["id"])
+
+        jobs = [job(asset_id, name) for asset_id, name in chosen]
+        if not jobs and as_json:
+            _print_json([])
+        elif not jobs:
+            console.print("no assets match")
+        else:
+            _run_jobs("reprocess", client, jobs, concurrency, wait, as_json)
+
+
+def _run_jobs(
+    title: str, client: PicshaClient, jobs: list, concurrency: int, wait: bool, as_json: bool
+) -> None:
+    """Run the jobs with a progress bar, then a table (or JSON); exit 1 if any failed."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from picsha import batch
+
+    counts = {"ready": 0, "failed": 0, "error": 0, "queued": 0}
+    progress = Progress(
+        TextColumn(f"[bold]{title}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.description}"), TimeElapsedColumn(),
+        console=console, disable=as_json, transient=False,
+    )  # fmt: skip
+    with progress:
+        task = progress.add_task("", total=len(jobs))
+
+        def done(outcome: batch.Outcome) -> None:
+            counts[outcome.status] = counts.get(outcome.status, 0) + 1
+            summary = " ".join(f"{k} {v}" for k, v in counts.items() if v)
+            progress.update(task, advance=1, description=summary)
+
+        outcomes = batch.settle(client, jobs, concurrency, wait, done)
     if as_json:
         _print_json([o.as_dict() for o in outcomes])
     else:
-        out.print(_outcome_table(outcomes))
+        out.print(_outcome_table(f"Picsha {title}", outcomes))
     if any(o.status in ("failed", "error") for o in outcomes):
         raise typer.Exit(int(Exit.FAILED))
 
 
-def _outcome_table(outcomes: list) -> Table:
-    table = Table(title="Picsha ingest", title_justify="left")
+def _outcome_table(title: str, outcomes: list) -> Table:
+    table = Table(title=title, title_justify="left")
     for column in ("file", "id", "status", "error", "s"):
         table.add_column(column, justify="right" if column == "s" else "left", overflow="fold")
     colours = {"ready": "green", "failed": "red", "error": "red", "queued": "yellow"}

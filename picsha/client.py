@@ -6,6 +6,7 @@ becomes a `CliError` with one clear line and an exit code; the CLI prints it, no
 
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
@@ -109,6 +110,20 @@ class PicshaClient:
                 files={"file": (path.name, f)},
                 data={"pre_render_sizes": "true" if pre_render_sizes else "false"},
             ).json()
+
+    def reprocess(self, asset_id: str) -> dict:
+        return self.request("POST", f"/v1/assets/{asset_id}/reprocess").json()
+
+    def assets(self, page: int = 200) -> Iterator[dict]:
+        """Every asset's manifest, in id order, a page at a time."""
+        cursor: str | None = None
+        while True:
+            params = {"limit": page} | ({"cursor": cursor} if cursor else {})
+            body = self.request("GET", "/v1/assets", params=params).json()
+            yield from body["items"]
+            cursor = body.get("next_cursor")
+            if not cursor:
+                return
 
     def manifest(self, asset_id: str) -> dict:
         return self.request("GET", f"/v1/assets/{asset_id}").json()

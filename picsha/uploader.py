@@ -1,25 +1,10 @@
-"""`picsha ingest`: find the files, upload them N at a time, follow each until it settles."""
+"""`picsha ingest`: the files to upload, and an upload job for each (picsha.batch runs them)."""
 
-import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
 from pathlib import Path
 
+from picsha.batch import Job
 from picsha.client import CliError, Exit, PicshaClient
-
-
-@dataclass
-class Outcome:
-    path: str
-    id: str | None
-    status: str  # ready | failed | queued (with --no-wait) | error (never reached the server)
-    code: str | None = None
-    message: str | None = None
-    seconds: float = 0.0
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def collect(paths: Iterable[Path], recursive: bool) -> list[Path]:
@@ -45,32 +30,8 @@ def _hidden(path: Path) -> bool:
     return any(part.startswith(".") for part in path.parts if part not in (".", ".."))
 
 
-def run(
-    client: PicshaClient,
-    files: list[Path],
-    pre_render_sizes: bool,
-    concurrency: int,
-    wait: bool,
-    on_done: Callable[[Outcome], None],
-) -> list[Outcome]:
-    def one(path: Path) -> Outcome:
-        started = time.monotonic()
-        try:
-            asset_id = client.upload(path, pre_render_sizes)["id"]
-            manifest = client.wait(asset_id) if wait else {"status": "queued"}
-        except CliError as exc:
-            if exc.fatal:
-                raise
-            code, _, message = exc.message.partition(": ")
-            outcome = Outcome(str(path), None, "error", code, message or exc.message)
-        else:
-            error = manifest.get("error") or {}
-            outcome = Outcome(
-                str(path), asset_id, manifest["status"], error.get("code"), error.get("message")
-            )
-        outcome.seconds = round(time.monotonic() - started, 3)
-        on_done(outcome)
-        return outcome
+def jobs(client: PicshaClient, files: list[Path], pre_render_sizes: bool) -> list[Job]:
+    def upload(path: Path) -> Job:
+        return Job(str(path), lambda: client.upload(path, pre_render_sizes)["id"])
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        return list(pool.map(one, files))
+    return [upload(path) for path in files]

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from shared import signing
-from tests.helpers import corpus_file, free_port, make_jpeg
+from shared.manifest import load_manifest, save_manifest
+from shared.storage.local import LocalStore
+from tests.helpers import HALF_LOGO_SVG, corpus_file, free_port, make_jpeg
 
 
 def picsha(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
@@ -54,6 +56,15 @@ def test_unreachable_server_is_one_line_and_exit_3(tmp_path):
         assert result.returncode == 3, result
         assert_one_clean_line(result)
         assert "cannot reach a Picsha server" in result.stderr
+
+
+def test_reprocess_needs_ids_or_a_selection():
+    result = picsha("reprocess")
+    assert result.returncode == 2
+    assert_one_clean_line(result)
+    assert "--all" in result.stderr
+    result = picsha("reprocess", "--kind", "vectors")
+    assert result.returncode == 2 and "'vectors' is not one of" in result.stderr
 
 
 def test_sign_uses_the_delivery_signature():
@@ -191,3 +202,29 @@ def test_status_of_unknown_asset_and_wrong_key(served):
     )
     assert refused.returncode == 4
     assert_one_clean_line(refused)
+
+
+@pytest.mark.slow
+def test_reprocess_gives_older_assets_what_a_newer_picsha_derives(served, tmp_path):
+    logo, photo = tmp_path / "logo.svg", make_jpeg(tmp_path / "photo.jpg", 120, 80)
+    logo.write_bytes(HALF_LOGO_SVG)
+    auth = ("--server", served.base, "--api-key", served.key)
+    ingested = picsha("ingest", str(logo), str(photo), "--json", *auth)
+    ids = {Path(o["path"]).name: o["id"] for o in json.loads(ingested.stdout)}
+    # As an asset ingested before transparent proxies existed would be:
+    store = LocalStore(served.data / "objects")
+    old = load_manifest(store, ids["logo.svg"])
+    del old.derivatives["proxy_alpha"]
+    save_manifest(store, old)
+
+    result = picsha("reprocess", "--kind", "vector", "--json", *auth)
+    assert result.returncode == 0, result.stderr
+    outcomes = {o["id"]: o for o in json.loads(result.stdout)}
+    assert outcomes[ids["logo.svg"]]["status"] == "ready"
+    assert outcomes[ids["logo.svg"]]["path"] == "logo.svg"  # named by its file
+    assert ids["photo.jpg"] not in outcomes  # not a vector
+    again = load_manifest(store, ids["logo.svg"])
+    assert "proxy_alpha" in again.derivatives and again.attempts == old.attempts + 1
+
+    by_id = picsha("reprocess", ids["photo.jpg"], *auth)
+    assert by_id.returncode == 0 and "1/1" in by_id.stderr and "ready" in by_id.stdout
