@@ -34,6 +34,8 @@ KeyOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
+ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", "-c", min=1, max=64)]
+WaitOpt = Annotated[bool, typer.Option(help="follow each asset until ready or failed")]
 
 
 def clean_errors(command: Callable) -> Callable:
@@ -140,8 +142,8 @@ def ingest(
     pre_render_sizes: Annotated[
         bool, typer.Option("--pre-render-sizes", help="also make optimized.webp and thumb.webp")
     ] = False,
-    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, max=64)] = 4,
-    wait: Annotated[bool, typer.Option(help="follow each asset until ready or failed")] = True,
+    concurrency: ConcurrencyOpt = 4,
+    wait: WaitOpt = True,
     server: ServerOpt = None,
     api_key: KeyOpt = None,
     as_json: JsonOpt = False,
@@ -176,8 +178,8 @@ def reprocess(
     status_: Annotated[
         str | None, typer.Option("--status", help="only assets in this status, e.g. failed")
     ] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, max=64)] = 4,
-    wait: Annotated[bool, typer.Option(help="follow each asset until ready or failed")] = True,
+    concurrency: ConcurrencyOpt = 4,
+    wait: WaitOpt = True,
     server: ServerOpt = None,
     api_key: KeyOpt = None,
     as_json: JsonOpt = False,
