@@ -1,12 +1,17 @@
 """Celery tasks: thin wrappers; the work is in `pipeline`, so it runs the same anywhere."""
 
+import logging
+
 from ingest_worker import pipeline, sweeper
 from ingest_worker.celery_app import ANALYSIS_TASK, INGEST_TASK, SWEEP_TASK, app
 from ingest_worker.errors import TransientError
 from ingest_worker.locks import asset_lock
 from ingest_worker.stages import analysis, index
 from shared.ai import TransientProviderError
+from shared.manifest import load_manifest
 from shared.settings import get_settings
+
+log = logging.getLogger(__name__)
 
 
 @app.task(
@@ -21,12 +26,31 @@ def ingest_asset(asset_id: str) -> str | None:
     with asset_lock(get_settings(), asset_id) as held:
         if not held:  # another run of this asset is alive: come back after it
             raise TransientError(f"asset {asset_id} is being processed by another run")
+        settled = _settled(asset_id)
+        if settled is not None:
+            return settled
         manifest = pipeline.process(asset_id)
     if manifest is not None:
         index.safe_index(manifest)  # searchable by name and metadata at once
         if manifest.status == "ready" and get_settings().analysis_enabled:
             analyze_asset.delay(asset_id)  # routed to the analysis queue
     return manifest.status if manifest else None
+
+
+def _settled(asset_id: str) -> str | None:
+    """The status of an asset a duplicate job finds already done, else None.
+
+    Every real job finds its asset `queued` or `processing` (upload, reprocess and the
+    sweeper all ask for work in those states); one that finds it `ready` or `failed` is a
+    copy of a job that already ran — the sweeper re-enqueues what looks lost, S3 delivers
+    events at least once — and running it again would flip a ready asset back to
+    `processing` for clients to see, for nothing.
+    """
+    manifest = load_manifest(pipeline.default_store(), asset_id)
+    if manifest is None or manifest.status not in ("ready", "failed"):
+        return None
+    log.info("asset %s is already %s: duplicate job skipped", asset_id, manifest.status)
+    return manifest.status
 
 
 @app.task(
