@@ -6,6 +6,7 @@ was uploaded) + poster.jpg, then samples from the poster. Placeholders come from
 samples' decode in every case.
 """
 
+import mimetypes
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -87,14 +88,11 @@ def _refuse_declared_bomb(tags: dict[str, Any], settings: Settings) -> None:
         )
 
 
-_CONTENT_TYPES = {".jpg": "image/jpeg", ".png": "image/png", ".pdf": "application/pdf"}
-
-
 def _put(
     store: ObjectStore, asset_id: str, name: Derivative, local: Path, size: object
 ) -> DerivativeInfo:
     key = derivative_key(asset_id, name)
-    content_type = _CONTENT_TYPES[Path(key).suffix]
+    content_type, _ = mimetypes.guess_type(key)  # .jpg, .png, .pdf: in Python's own table
     store.put_file(key, local, content_type)
     return DerivativeInfo(
         key=key,
