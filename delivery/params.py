@@ -23,6 +23,9 @@ Position = Literal["center", "north", "south", "east", "west", "ne", "nw", "se",
 Font = Literal["sans", "serif", "mono"]
 
 MAX_TEXT_LENGTH = 200
+# A static bound far above any output limit (PICSHA_RENDER_MAX_SIDE is checked later, after
+# dpr): a side of hundreds of digits is refused here, before any arithmetic can overflow.
+MAX_SIDE = 100_000
 
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
@@ -33,8 +36,8 @@ _NOT_FINITE = {"nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity
 class RenderParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    wd: int | None = Field(None, ge=1, description="target width in px")
-    ht: int | None = Field(None, ge=1, description="target height in px")
+    wd: int | None = Field(None, ge=1, le=MAX_SIDE, description="target width in px")
+    ht: int | None = Field(None, ge=1, le=MAX_SIDE, description="target height in px")
     crop: bool = Field(False, description="fill exactly wd x ht, cropping (= fit=cover)")
     fit: Fit = Field("inside", description="inside | cover | contain | fill")
     up: bool = Field(False, description="allow upscaling")

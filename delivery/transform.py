@@ -77,15 +77,8 @@ def target_geometry(params: RenderParams, src: RenderSource, settings: Settings)
             f"source {src.width}x{src.height} exceeds "
             f"max_source_pixels={settings.max_source_pixels}",
         )
-    w = round(params.wd * params.dpr) if params.wd else None
-    h = round(params.ht * params.dpr) if params.ht else None
-    for name, value in (("width", w), ("height", h)):
-        if value is not None and value > settings.render_max_side:
-            raise PicshaError(
-                400,
-                "limit_exceeded",
-                f"output {name} {value}px exceeds render_max_side={settings.render_max_side}",
-            )
+    w = _output_side("width", params.wd, params.dpr, settings.render_max_side)
+    h = _output_side("height", params.ht, params.dpr, settings.render_max_side)
     if w and h and w * h > settings.render_max_pixels:
         raise PicshaError(
             413,
@@ -93,6 +86,23 @@ def target_geometry(params: RenderParams, src: RenderSource, settings: Settings)
             f"output {w}x{h} exceeds render_max_pixels={settings.render_max_pixels}",
         )
     return Geometry(w, h)
+
+
+def _output_side(name: str, side: int | None, dpr: float, max_side: int) -> int | None:
+    """`side` x `dpr` in whole pixels, or 400 over `max_side`.
+
+    The side is compared before it meets the float `dpr`: thumbor URLs, and callers that
+    skip validation, can hand over integers too big for a float (OverflowError).
+    """
+    if not side:
+        return None
+    scaled = side * dpr if side <= max_side else math.inf
+    if not scaled <= max_side:  # (`not <=` refuses a NaN too)
+        asked = f"{scaled:.0f}px" if math.isfinite(scaled) else f"over {max_side}px"
+        raise PicshaError(
+            400, "limit_exceeded", f"output {name} {asked} exceeds render_max_side={max_side}"
+        )
+    return round(scaled)
 
 
 def keeps_animation(job: Job) -> bool:

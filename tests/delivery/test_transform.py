@@ -5,7 +5,11 @@ import math
 import pytest
 import pyvips
 
+from delivery import transform
+from delivery.params import RenderParams
+from delivery.source import RenderSource
 from shared import imaging
+from shared.errors import PicshaError
 from tests.helpers import corpus_file, load, make_png_alpha
 
 
@@ -74,6 +78,25 @@ def test_rotation_and_flip(client, quadrants):
 def test_rotation_keeps_the_asked_box(client, quadrants):
     img = _px(client, quadrants, "wd=100&ht=200&crop=true&rot=90&fm=png")
     assert (img.width, img.height) == (100, 200)
+
+
+@pytest.mark.parametrize(
+    ("wd", "dpr"),
+    [(10**400, 1.0), (10**400, 2.0), (5000, 1.0), (3000, 2.0), (100, math.nan)],
+    ids=["400-digits", "400-digits-dpr2", "5000", "3000-dpr2", "dpr-nan"],
+)
+def test_target_geometry_refuses_an_oversized_side_of_any_magnitude(settings, wd, dpr):
+    # model_construct: unvalidated, as a caller that skips RenderParams' bounds would pass it.
+    params = RenderParams.model_construct(wd=wd, dpr=dpr)
+    with pytest.raises(PicshaError) as err:
+        transform.target_geometry(params, RenderSource("k", 640, 480, False), settings)
+    assert (err.value.status, err.value.code) == (400, "limit_exceeded")
+
+
+@pytest.mark.parametrize("size", ["9" * 400 + "x10", "-" + "9" * 320 + "x", "x" + "9" * 700])
+def test_thumbor_sizes_of_hundreds_of_digits_are_400(client, quadrants, size):
+    r = client.get(f"/thumbor/unsafe/{size}/{quadrants.id}")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_thumbor_url"
 
 
 def test_gray(client, quadrants):
