@@ -5,6 +5,7 @@ query string is a distinct CDN cache key. The canonical form (defaults dropped, 
 order) keys ETags and the result store, so equal requests in other spellings share them.
 """
 
+import unicodedata
 from collections.abc import Iterable
 from typing import Literal
 
@@ -30,6 +31,10 @@ MAX_SIDE = 100_000
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 _HEX = set("0123456789abcdef")
+# Unicode categories refused in `txt`: controls, surrogates, line and paragraph separators
+# (Pango wraps the text itself). Spaces and format characters (the ZWJ of emoji sequences,
+# RTL marks) are allowed; unassigned code points too, as Python's Unicode may be older.
+_UNDRAWABLE = {"Cc", "Cs", "Zl", "Zp"}
 _NOT_FINITE = {"nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 
 
@@ -115,9 +120,13 @@ class RenderParams(BaseModel):
 
     @field_validator("txt")
     @classmethod
-    def _printable(cls, value: str | None) -> str | None:
-        if value is not None and not value.isprintable():
-            raise ValueError("must be printable text (no control characters)")
+    def _drawable(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if any(unicodedata.category(c) in _UNDRAWABLE for c in value):
+            raise ValueError("must be text without control or line-break characters")
+        if all(c.isspace() or unicodedata.category(c) == "Cf" for c in value):
+            raise ValueError("must contain a visible character, not only spaces or format marks")
         return value
 
     @property

@@ -350,13 +350,20 @@ def _watermark(image: pyvips.Image, wm: Watermark, p: RenderParams) -> pyvips.Im
 def _text(image: pyvips.Image, p: RenderParams) -> pyvips.Image:
     margin = max(2, round(min(image.width, image.height) * 0.02))
     # dpi=72 makes Pango points equal output pixels; the text is escaped, never markup.
-    mask = pyvips.Image.text(
-        escape(p.txt or ""),
-        font=f"{FONTS[p.txt_font]} {p.txt_size}",
-        dpi=72,
-        width=max(1, image.width - 2 * margin),
-        align="centre",
-    )
+    try:
+        mask = pyvips.Image.text(
+            escape(p.txt or ""),
+            font=f"{FONTS[p.txt_font]} {p.txt_size}",
+            dpi=72,
+            width=max(1, image.width - 2 * margin),
+            align="centre",
+        )
+    except pyvips.Error as exc:
+        # Text that passed validation can still lay out to no ink at all (a braille blank,
+        # a lone combining mark in some fonts): "no text to render". The request asked
+        # for it, so it is the request that is wrong.
+        detail = (exc.detail or str(exc)).strip()
+        raise PicshaError(400, "invalid_parameter", f"txt: cannot be drawn ({detail})") from exc
     colour = [int(p.txt_color[i : i + 2], 16) for i in (0, 2, 4)]
     ink = (mask.new_from_image(colour).copy(interpretation="srgb")).bandjoin(mask)
     return _composite(image, ink, p.txt_pos)

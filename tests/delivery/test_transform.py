@@ -215,6 +215,39 @@ def test_text_limits(client, quadrants):
     assert r.status_code == 400
 
 
+@pytest.mark.parametrize(
+    "txt",
+    [
+        "%20", "%20%20%20", "%C2%A0", "%E3%80%80", "%E2%80%83%20",  # spaces of any kind
+        "%E2%80%8B", "%E2%80%8D%EF%BB%BF",  # zero-width space, ZWJ + BOM: format marks only
+        "%E2%A0%80",  # a braille blank: a visible character by category that draws no ink
+        "%0A", "%E2%80%A8", "a%1Bb",  # line breaks and controls
+    ],
+)  # fmt: skip
+def test_text_that_draws_nothing_is_400(client, quadrants, txt):
+    r = client.get(f"/render/{quadrants.id}?txt={txt}&fm=png")
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["code"] == "invalid_parameter"
+    assert r.json()["error"]["message"].startswith("txt:")
+
+
+@pytest.mark.parametrize(
+    "txt",
+    [
+        "%CC%81",  # a lone combining mark (drawn on a dotted circle)
+        "%D7%A9%D7%9C%D7%95%D7%9D%20%E2%80%8F",  # Hebrew with a right-to-left mark
+        "%F0%9F%91%A8%E2%80%8D%F0%9F%91%A9%E2%80%8D%F0%9F%91%A7",  # an emoji ZWJ sequence
+        "a%C2%A0b",  # a no-break space inside text
+        "%ED%A0%80",  # a UTF-8-encoded lone surrogate: decoded to U+FFFD
+    ],
+)
+def test_text_in_any_script_is_drawn(client, quadrants, txt):
+    plain = _px(client, quadrants, "fm=png")
+    img = _px(client, quadrants, f"txt={txt}&txt_size=40&fm=png")
+    assert (img.width, img.height) == (plain.width, plain.height)
+    assert (img.extract_band(0, n=3) - plain.extract_band(0, n=3)).abs().max() > 100  # ink
+
+
 @pytest.mark.parametrize("gravity", ["attention", "entropy"])
 def test_smart_gravities_use_libvips_smartcrop(client, ingest, tmp_path, gravity):
     # A busy textured square on the right of a flat field: smartcrop must find it.
