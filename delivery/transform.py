@@ -164,6 +164,8 @@ def _geometry(job: Job) -> pyvips.Image:
         shrink = _jpeg_shrink(src, source, max(w / src.width, h / src.height))
         return imaging.thumbnail(source, w, h, size="force", to_srgb=srgb, jpeg_shrink=shrink)
     if fit == "cover" and w and h:
+        if not p.up:
+            w, h = _box_within(w, h, src.width, src.height)
         scale = max(w / src.width, h / src.height)
         shrink = _jpeg_shrink(src, source, scale)
         if p.g == "face" and not job.faces:
@@ -188,6 +190,15 @@ def _geometry(job: Job) -> pyvips.Image:
     shrink = _jpeg_shrink(src, source, scale)
     return imaging.thumbnail(source, w or 10_000_000, h, size=size, to_srgb=srgb,
                              jpeg_shrink=shrink)  # fmt: skip
+
+
+def _box_within(w: int, h: int, src_w: int, src_h: int) -> tuple[int, int]:
+    """The cover box `w`x`h`, or, when filling it would need upscaling, the largest box of
+    the same aspect ratio that needs none (DESIGN.md: 640x480 at 500x500 gives 480x480,
+    never 500x480). libvips' size="down" would keep the side that fits and clip the other.
+    """
+    factor = min(1.0, src_w / w, src_h / h)
+    return max(1, min(src_w, round(w * factor))), max(1, min(src_h, round(h * factor)))
 
 
 def _cut_then_resize(
@@ -245,6 +256,8 @@ def _region(job: Job, w: int | None, h: int | None, size: str) -> pyvips.Image:
     if w is None and h is None:
         return image
     crop = "centre" if job.params.effective_fit == "cover" and w and h else None
+    if crop and not job.params.up:
+        w, h = _box_within(w, h, image.width, image.height)  # type: ignore[arg-type]
     options = {"height": h or 10_000_000, "size": size}
     if crop:
         options["crop"] = crop
