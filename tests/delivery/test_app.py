@@ -168,9 +168,12 @@ def test_openapi_lists_render_parameters_with_ranges(client):
     spec = client.get("/openapi.json").json()
     params = {p["name"]: p for p in spec["paths"]["/render/{asset_id}"]["get"]["parameters"]}
     assert {"wd", "ht", "crop", "fit", "fm", "q", "dpr"} <= set(params)
-    assert params["q"]["schema"]["anyOf"][0]["maximum"] == 100
+    q = params["q"]["schema"]
+    assert (q["type"], q["minimum"], q["maximum"]) == ("integer", 1, 100)
     for side in ("wd", "ht"):  # every number has an upper bound
-        assert params[side]["schema"]["anyOf"][0]["maximum"] == MAX_SIDE
+        assert params[side]["schema"]["maximum"] == MAX_SIDE
+    assert all("null" not in str(p["schema"]) for p in params.values())  # absent, never null
+    assert params["bg"]["schema"]["pattern"] == params["txt_color"]["schema"]["pattern"]
 
 
 def test_signed_urls_are_enforced_when_a_key_is_set(settings, store, photo):
