@@ -48,6 +48,7 @@ TRICKY_TEXT = [
 ]  # fmt: skip
 ANY_CHAR = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
 TEXTS = st.one_of(
+    st.integers(1, 10).map(lambda n: " " * n),  # the blank caption of a careless template
     st.text(st.sampled_from(INVISIBLE), min_size=1, max_size=8),
     st.text(ANY_CHAR, min_size=1, max_size=40),
     st.sampled_from(TRICKY_TEXT),
