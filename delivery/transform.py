@@ -373,8 +373,7 @@ def _text(image: pyvips.Image, p: RenderParams) -> pyvips.Image:
         )
     except pyvips.Error as exc:
         # Text that passed validation can still lay out to no ink at all (a braille blank,
-        # a lone combining mark in some fonts): "no text to render". The request asked
-        # for it, so it is the request that is wrong.
+        # U+2800): "no text to render". The request asked for it, so the request is wrong.
         detail = (exc.detail or str(exc)).strip()
         raise PicshaError(400, "invalid_parameter", f"txt: cannot be drawn ({detail})") from exc
     colour = [int(p.txt_color[i : i + 2], 16) for i in (0, 2, 4)]
