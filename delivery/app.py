@@ -61,10 +61,20 @@ def _openapi_parameters() -> list[dict]:
             "in": "query",
             "required": False,
             "description": field.description,
-            "schema": schema[name],
+            "schema": _query_schema(schema[name]),
         }
         for name, field in RenderParams.model_fields.items()
     ]
+
+
+def _query_schema(schema: dict) -> dict:
+    """A query parameter is absent or has a value, never null: drop pydantic's `None` branch
+    (clients and fuzzers would otherwise send `wd=` and meet a 400)."""
+    options = [s for s in schema.get("anyOf", ()) if s.get("type") != "null"]
+    if len(options) != 1:
+        return schema
+    rest = {k: v for k, v in schema.items() if k not in ("anyOf", "default")}
+    return rest | options[0]
 
 
 @router.get(

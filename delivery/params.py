@@ -5,13 +5,15 @@ query string is a distinct CDN cache key. The canonical form (defaults dropped, 
 order) keys ETags and the result store, so equal requests in other spellings share them.
 """
 
+import re
+import unicodedata
 from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from shared.errors import PicshaError
-from shared.ids import is_valid_id
+from shared.ids import ALPHABET, ID_LENGTH, is_valid_id
 
 Fit = Literal["inside", "cover", "contain", "fill"]
 Format = Literal["jpeg", "png", "webp", "avif", "gif", "auto"]
@@ -23,18 +25,29 @@ Position = Literal["center", "north", "south", "east", "west", "ne", "nw", "se",
 Font = Literal["sans", "serif", "mono"]
 
 MAX_TEXT_LENGTH = 200
+# A static bound far above any output limit (PICSHA_RENDER_MAX_SIDE is checked later, after
+# dpr): a side of hundreds of digits is refused here, before any arithmetic can overflow.
+MAX_SIDE = 100_000
 
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 _HEX = set("0123456789abcdef")
+# Unicode categories refused in `txt`: controls, surrogates, line and paragraph separators
+# (Pango wraps the text itself). Spaces and format characters (the ZWJ of emoji sequences,
+# RTL marks) are allowed; unassigned code points too, as Python's Unicode may be older.
+_UNDRAWABLE = {"Cc", "Cs", "Zl", "Zp"}
+# What `_hex` and `_asset_id` accept, advertised in OpenAPI (the validators keep the
+# friendlier messages).
+_HEX_SCHEMA = {"pattern": "^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"}
+_ID_SCHEMA = {"pattern": f"^[{re.escape(ALPHABET)}]{{{ID_LENGTH}}}$"}
 _NOT_FINITE = {"nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 
 
 class RenderParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    wd: int | None = Field(None, ge=1, description="target width in px")
-    ht: int | None = Field(None, ge=1, description="target height in px")
+    wd: int | None = Field(None, ge=1, le=MAX_SIDE, description="target width in px")
+    ht: int | None = Field(None, ge=1, le=MAX_SIDE, description="target height in px")
     crop: bool = Field(False, description="fill exactly wd x ht, cropping (= fit=cover)")
     fit: Fit = Field("inside", description="inside | cover | contain | fill")
     up: bool = Field(False, description="allow upscaling")
@@ -42,13 +55,17 @@ class RenderParams(BaseModel):
     fm: Format | None = Field(None, description="output format; auto negotiates from Accept")
     q: int | None = Field(None, ge=1, le=100, description="quality 1-100")
     dpr: float = Field(1.0, ge=1, le=4, description="device pixel ratio, multiplies wd/ht")
-    bg: str | None = Field(None, description="background hex colour (RGB or RRGGBB)")
+    bg: str | None = Field(
+        None, description="background hex colour (RGB or RRGGBB)", json_schema_extra=_HEX_SCHEMA
+    )
     blur: float | None = Field(None, ge=0.3, le=100, description="gaussian blur sigma")
     sharpen: float | None = Field(None, ge=0.3, le=10, description="sharpen sigma")
     gray: bool = Field(False, description="grayscale output")
     rot: Literal[0, 90, 180, 270] = Field(0, description="rotate clockwise by degrees")
     flip: Literal["h", "v"] | None = Field(None, description="mirror horizontally or vertically")
-    wm: str | None = Field(None, description="watermark: id of another image asset")
+    wm: str | None = Field(
+        None, description="watermark: id of another image asset", json_schema_extra=_ID_SCHEMA
+    )
     wm_pos: Position = Field("se", description="watermark position")
     wm_scale: float = Field(0.25, gt=0, le=1, description="watermark width / output width")
     wm_opacity: float = Field(0.6, ge=0, le=1, description="watermark opacity")
@@ -56,7 +73,9 @@ class RenderParams(BaseModel):
         None, min_length=1, max_length=MAX_TEXT_LENGTH, description="text drawn on the image"
     )
     txt_size: int = Field(32, ge=4, le=400, description="text size in output px")
-    txt_color: str = Field("ffffff", description="text colour, hex RGB or RRGGBB")
+    txt_color: str = Field(
+        "ffffff", description="text colour, hex RGB or RRGGBB", json_schema_extra=_HEX_SCHEMA
+    )
     txt_pos: Position = Field("south", description="text position")
     txt_font: Font = Field("sans", description="font family: sans, serif or mono")
     sig: str | None = Field(None, description="URL signature when signing is enabled")
@@ -112,9 +131,13 @@ class RenderParams(BaseModel):
 
     @field_validator("txt")
     @classmethod
-    def _printable(cls, value: str | None) -> str | None:
-        if value is not None and not value.isprintable():
-            raise ValueError("must be printable text (no control characters)")
+    def _drawable(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if any(unicodedata.category(c) in _UNDRAWABLE for c in value):
+            raise ValueError("must be text without control or line-break characters")
+        if all(c.isspace() or unicodedata.category(c) == "Cf" for c in value):
+            raise ValueError("must contain a visible character, not only spaces or format marks")
         return value
 
     @property

@@ -77,15 +77,8 @@ def target_geometry(params: RenderParams, src: RenderSource, settings: Settings)
             f"source {src.width}x{src.height} exceeds "
             f"max_source_pixels={settings.max_source_pixels}",
         )
-    w = round(params.wd * params.dpr) if params.wd else None
-    h = round(params.ht * params.dpr) if params.ht else None
-    for name, value in (("width", w), ("height", h)):
-        if value is not None and value > settings.render_max_side:
-            raise PicshaError(
-                400,
-                "limit_exceeded",
-                f"output {name} {value}px exceeds render_max_side={settings.render_max_side}",
-            )
+    w = _output_side("width", params.wd, params.dpr, settings.render_max_side)
+    h = _output_side("height", params.ht, params.dpr, settings.render_max_side)
     if w and h and w * h > settings.render_max_pixels:
         raise PicshaError(
             413,
@@ -93,6 +86,23 @@ def target_geometry(params: RenderParams, src: RenderSource, settings: Settings)
             f"output {w}x{h} exceeds render_max_pixels={settings.render_max_pixels}",
         )
     return Geometry(w, h)
+
+
+def _output_side(name: str, side: int | None, dpr: float, max_side: int) -> int | None:
+    """`side` x `dpr` in whole pixels, or 400 over `max_side`.
+
+    The side is compared before it meets the float `dpr`: thumbor URLs, and callers that
+    skip validation, can hand over integers too big for a float (OverflowError).
+    """
+    if not side:
+        return None
+    scaled = side * dpr if side <= max_side else math.inf
+    if not scaled <= max_side:  # (`not <=` refuses a NaN too)
+        asked = f"{scaled:.0f}px" if math.isfinite(scaled) else f"over {max_side}px"
+        raise PicshaError(
+            400, "limit_exceeded", f"output {name} {asked} exceeds render_max_side={max_side}"
+        )
+    return round(scaled)
 
 
 def keeps_animation(job: Job) -> bool:
@@ -154,6 +164,8 @@ def _geometry(job: Job) -> pyvips.Image:
         shrink = _jpeg_shrink(src, source, max(w / src.width, h / src.height))
         return imaging.thumbnail(source, w, h, size="force", to_srgb=srgb, jpeg_shrink=shrink)
     if fit == "cover" and w and h:
+        if not p.up:
+            w, h = _box_within(w, h, src.width, src.height)
         scale = max(w / src.width, h / src.height)
         shrink = _jpeg_shrink(src, source, scale)
         if p.g == "face" and not job.faces:
@@ -178,6 +190,15 @@ def _geometry(job: Job) -> pyvips.Image:
     shrink = _jpeg_shrink(src, source, scale)
     return imaging.thumbnail(source, w or 10_000_000, h, size=size, to_srgb=srgb,
                              jpeg_shrink=shrink)  # fmt: skip
+
+
+def _box_within(w: int, h: int, src_w: int, src_h: int) -> tuple[int, int]:
+    """The cover box `w`x`h`, or, when filling it would need upscaling, the largest box of
+    the same aspect ratio that needs none (DESIGN.md: 640x480 at 500x500 gives 480x480,
+    never 500x480). libvips' size="down" would keep the side that fits and clip the other.
+    """
+    factor = min(1.0, src_w / w, src_h / h)
+    return max(1, min(src_w, round(w * factor))), max(1, min(src_h, round(h * factor)))
 
 
 def _cut_then_resize(
@@ -235,6 +256,8 @@ def _region(job: Job, w: int | None, h: int | None, size: str) -> pyvips.Image:
     if w is None and h is None:
         return image
     crop = "centre" if job.params.effective_fit == "cover" and w and h else None
+    if crop and not job.params.up:
+        w, h = _box_within(w, h, image.width, image.height)  # type: ignore[arg-type]
     options = {"height": h or 10_000_000, "size": size}
     if crop:
         options["crop"] = crop
@@ -340,13 +363,19 @@ def _watermark(image: pyvips.Image, wm: Watermark, p: RenderParams) -> pyvips.Im
 def _text(image: pyvips.Image, p: RenderParams) -> pyvips.Image:
     margin = max(2, round(min(image.width, image.height) * 0.02))
     # dpi=72 makes Pango points equal output pixels; the text is escaped, never markup.
-    mask = pyvips.Image.text(
-        escape(p.txt or ""),
-        font=f"{FONTS[p.txt_font]} {p.txt_size}",
-        dpi=72,
-        width=max(1, image.width - 2 * margin),
-        align="centre",
-    )
+    try:
+        mask = pyvips.Image.text(
+            escape(p.txt or ""),
+            font=f"{FONTS[p.txt_font]} {p.txt_size}",
+            dpi=72,
+            width=max(1, image.width - 2 * margin),
+            align="centre",
+        )
+    except pyvips.Error as exc:
+        # Text that passed validation can still lay out to no ink at all (a braille blank,
+        # U+2800): "no text to render". The request asked for it, so the request is wrong.
+        detail = (exc.detail or str(exc)).strip()
+        raise PicshaError(400, "invalid_parameter", f"txt: cannot be drawn ({detail})") from exc
     colour = [int(p.txt_color[i : i + 2], 16) for i in (0, 2, 4)]
     ink = (mask.new_from_image(colour).copy(interpretation="srgb")).bandjoin(mask)
     return _composite(image, ink, p.txt_pos)

@@ -2,6 +2,7 @@
 
 import pytest
 
+from delivery.params import MAX_SIDE
 from shared import imaging
 from tests.helpers import corpus_file, load, make_jpeg, make_png_alpha
 
@@ -131,6 +132,8 @@ def test_cmyk_source_renders_as_rgb(client, ingest):
         ("wd=abc", 400, "invalid_parameter"),
         ("wd=5000", 400, "limit_exceeded"),
         ("wd=3000&dpr=2", 400, "limit_exceeded"),
+        ("wd=" + "9" * 400 + "&dpr=2", 400, "invalid_parameter"),  # past a float's range
+        ("ht=" + "9" * 400, 400, "invalid_parameter"),
         ("wd=10&nope=1", 400, "unknown_parameter"),
         ("wd=10&wd=20", 400, "repeated_parameter"),
     ],
@@ -165,7 +168,12 @@ def test_openapi_lists_render_parameters_with_ranges(client):
     spec = client.get("/openapi.json").json()
     params = {p["name"]: p for p in spec["paths"]["/render/{asset_id}"]["get"]["parameters"]}
     assert {"wd", "ht", "crop", "fit", "fm", "q", "dpr"} <= set(params)
-    assert params["q"]["schema"]["anyOf"][0]["maximum"] == 100
+    q = params["q"]["schema"]
+    assert (q["type"], q["minimum"], q["maximum"]) == ("integer", 1, 100)
+    for side in ("wd", "ht"):  # every number has an upper bound
+        assert params[side]["schema"]["maximum"] == MAX_SIDE
+    assert all("null" not in str(p["schema"]) for p in params.values())  # absent, never null
+    assert params["bg"]["schema"]["pattern"] == params["txt_color"]["schema"]["pattern"]
 
 
 def test_signed_urls_are_enforced_when_a_key_is_set(settings, store, photo):

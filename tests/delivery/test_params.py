@@ -35,6 +35,8 @@ def test_bg_accepts_short_and_long_hex():
         ([("wd", "-5")], "invalid_parameter"),
         ([("wd", "abc")], "invalid_parameter"),
         ([("wd", "1e3")], "invalid_parameter"),
+        ([("wd", "9" * 400)], "invalid_parameter"),
+        ([("ht", "100001")], "invalid_parameter"),
         ([("q", "101")], "invalid_parameter"),
         ([("dpr", "nan")], "invalid_parameter"),
         ([("dpr", "inf")], "invalid_parameter"),

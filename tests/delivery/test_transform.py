@@ -5,8 +5,12 @@ import math
 import pytest
 import pyvips
 
+from delivery import transform
+from delivery.params import RenderParams
+from delivery.source import RenderSource
 from shared import imaging
-from tests.helpers import corpus_file, load, make_png_alpha
+from shared.errors import PicshaError
+from tests.helpers import corpus_file, load, make_jpeg, make_png_alpha
 
 
 def _solid(path, width: int, height: int, rgb: list[int], alpha: int | None = None):
@@ -74,6 +78,25 @@ def test_rotation_and_flip(client, quadrants):
 def test_rotation_keeps_the_asked_box(client, quadrants):
     img = _px(client, quadrants, "wd=100&ht=200&crop=true&rot=90&fm=png")
     assert (img.width, img.height) == (100, 200)
+
+
+@pytest.mark.parametrize(
+    ("wd", "dpr"),
+    [(10**400, 1.0), (10**400, 2.0), (5000, 1.0), (3000, 2.0), (100, math.nan)],
+    ids=["400-digits", "400-digits-dpr2", "5000", "3000-dpr2", "dpr-nan"],
+)
+def test_target_geometry_refuses_an_oversized_side_of_any_magnitude(settings, wd, dpr):
+    # model_construct: unvalidated, as a caller that skips RenderParams' bounds would pass it.
+    params = RenderParams.model_construct(wd=wd, dpr=dpr)
+    with pytest.raises(PicshaError) as err:
+        transform.target_geometry(params, RenderSource("k", 640, 480, False), settings)
+    assert (err.value.status, err.value.code) == (400, "limit_exceeded")
+
+
+@pytest.mark.parametrize("size", ["9" * 400 + "x10", "-" + "9" * 320 + "x", "x" + "9" * 700])
+def test_thumbor_sizes_of_hundreds_of_digits_are_400(client, quadrants, size):
+    r = client.get(f"/thumbor/unsafe/{size}/{quadrants.id}")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_thumbor_url"
 
 
 def test_gray(client, quadrants):
@@ -192,6 +215,39 @@ def test_text_limits(client, quadrants):
     assert r.status_code == 400
 
 
+@pytest.mark.parametrize(
+    "txt",
+    [
+        "%20", "%20%20%20", "%C2%A0", "%E3%80%80", "%E2%80%83%20",  # spaces of any kind
+        "%E2%80%8B", "%E2%80%8D%EF%BB%BF",  # zero-width space, ZWJ + BOM: format marks only
+        "%E2%A0%80",  # a braille blank: a visible character by category that draws no ink
+        "%0A", "%E2%80%A8", "a%1Bb",  # line breaks and controls
+    ],
+)  # fmt: skip
+def test_text_that_draws_nothing_is_400(client, quadrants, txt):
+    r = client.get(f"/render/{quadrants.id}?txt={txt}&fm=png")
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["code"] == "invalid_parameter"
+    assert r.json()["error"]["message"].startswith("txt:")
+
+
+@pytest.mark.parametrize(
+    "txt",
+    [
+        "%CC%81",  # a lone combining mark (drawn on a dotted circle)
+        "%D7%A9%D7%9C%D7%95%D7%9D%20%E2%80%8F",  # Hebrew with a right-to-left mark
+        "%F0%9F%91%A8%E2%80%8D%F0%9F%91%A9%E2%80%8D%F0%9F%91%A7",  # an emoji ZWJ sequence
+        "a%C2%A0b",  # a no-break space inside text
+        "%ED%A0%80",  # a UTF-8-encoded lone surrogate: decoded to U+FFFD
+    ],
+)
+def test_text_in_any_script_is_drawn(client, quadrants, txt):
+    plain = _px(client, quadrants, "fm=png")
+    img = _px(client, quadrants, f"txt={txt}&txt_size=40&fm=png")
+    assert (img.width, img.height) == (plain.width, plain.height)
+    assert (img.extract_band(0, n=3) - plain.extract_band(0, n=3)).abs().max() > 100  # ink
+
+
 @pytest.mark.parametrize("gravity", ["attention", "entropy"])
 def test_smart_gravities_use_libvips_smartcrop(client, ingest, tmp_path, gravity):
     # A busy textured square on the right of a flat field: smartcrop must find it.
@@ -204,6 +260,63 @@ def test_smart_gravities_use_libvips_smartcrop(client, ingest, tmp_path, gravity
     img = _px(client, asset, f"wd=200&ht=200&crop=true&g={gravity}&fm=png")
     assert (img.width, img.height) == (200, 200)
     assert img.extract_band(0).deviate() > 20  # the busy square is in frame
+
+
+# Displayed source size → {asked box: what crop gives without up=true}.
+NO_UPSCALE_CROPS = {
+    (640, 480): {(500, 500): (480, 480), (800, 200): (640, 160), (300, 600): (240, 480),
+                 (1000, 750): (640, 480), (320, 240): (320, 240)},
+    (300, 600): {(500, 500): (300, 300), (400, 100): (300, 75), (200, 800): (150, 600),
+                 (100, 100): (100, 100)},
+    (400, 400): {(600, 300): (400, 200), (300, 600): (200, 400), (800, 800): (400, 400)},
+}  # fmt: skip
+CROP_GRAVITIES = ["center", "north", "east", "sw", "attention", "entropy", "face"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "size"),
+    [("jpeg", (640, 480)), ("exif-rotated", (640, 480)), ("png", (300, 600)),
+     ("png-alpha", (400, 400))],
+)  # fmt: skip
+def test_crop_never_upscales_and_keeps_the_asked_aspect_ratio(client, ingest, tmp_path, kind, size):
+    w, h = size
+    if kind == "jpeg":
+        path = make_jpeg(tmp_path / "s.jpg", w, h)
+    elif kind == "exif-rotated":  # stored 480x640, displayed 640x480: the resize-first path
+        path = make_jpeg(tmp_path / "s.jpg", h, w, orientation=6)
+    elif kind == "png":
+        path = tmp_path / "s.png"
+        pyvips.Image.new_from_file(str(make_jpeg(tmp_path / "s.jpg", w, h))).pngsave(str(path))
+    else:
+        path = make_png_alpha(tmp_path / "s.png", w, h)
+    asset = ingest(path.read_bytes(), path.name)
+    wrong = []
+    for (bw, bh), expected in NO_UPSCALE_CROPS[size].items():
+        for gravity in CROP_GRAVITIES:
+            for up, want in (("false", expected), ("true", (bw, bh))):
+                img = _px(client, asset, f"wd={bw}&ht={bh}&crop=true&g={gravity}&up={up}&fm=png")
+                if (img.width, img.height) != want:
+                    wrong.append(f"{bw}x{bh} g={gravity} up={up}: {img.width}x{img.height}")
+    assert not wrong, wrong
+
+
+def test_crop_that_cannot_fill_the_box_shows_the_window_of_its_gravity(client, quadrants):
+    # 400x200 (red | blue) at 300x300: a 200x200 window, west all red, east all blue.
+    west = _px(client, quadrants, "wd=300&ht=300&crop=true&g=west&fm=png")
+    east = _px(client, quadrants, "wd=300&ht=300&crop=true&g=east&fm=png")
+    assert (west.width, west.height) == (east.width, east.height) == (200, 200)
+    assert _close(_rgb(west, 190, 100), [255, 0, 0]) and _close(_rgb(east, 10, 100), [0, 0, 255])
+
+
+@pytest.mark.parametrize(
+    ("filters", "size"), [("", (300, 300)), ("filters:no_upscale()/", (100, 100))]
+)
+def test_thumbor_manual_crop_follows_the_same_rule(client, quadrants, filters, size):
+    # A 200x100 region at 300x300: thumbor enlarges by default; no_upscale() keeps 1:1.
+    r = client.get(f"/thumbor/unsafe/0x0:200x100/300x300/{filters}{quadrants.id}")
+    assert r.status_code == 200, r.text
+    img = load(r.content)
+    assert (img.width, img.height) == size
 
 
 def test_face_gravity_uses_boxes_from_the_manifest(client, quadrants, store):
@@ -242,8 +355,6 @@ def test_gif_output_and_alpha_png(client, ingest, tmp_path):
 
 @pytest.mark.parametrize("query", ["rot=90", "rot=180", "rot=270", "flip=v", "flip=h"])
 def test_rotation_and_flips_of_a_large_jpeg(client, ingest, tmp_path, query):
-    from tests.helpers import make_jpeg
-
     asset = ingest(make_jpeg(tmp_path / "big.jpg", 1600, 1200).read_bytes())
     r = client.get(f"/render/{asset.id}?wd=1200&fm=webp&{query}")
     assert r.status_code == 200, r.text
