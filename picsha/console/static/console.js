@@ -250,35 +250,56 @@ function wireDrop() {
 
 // ---------------------------------------------------------------- asset page
 let current = null;
+let opening = 0; // which navigation is current: a late answer for an earlier one is dropped
 
-async function openAsset(id) {
-  show("asset");
+// Nothing of the asset shown before survives a navigation: not its preview, not its
+// playground, not its URL (a failed asset would otherwise show the previous one's).
+function resetAsset(id) {
+  current = null;
+  clearTimeout(renderTimer);
   $("asset-title").textContent = id;
+  $("asset-status").textContent = "Loading…";
+  $("asset-status").className = "status";
   $("details").replaceChildren();
   $("analysis").replaceChildren();
   $("derivatives").tBodies[0].replaceChildren();
-  $("preview").removeAttribute("src");
+  for (const img of [$("preview"), $("render-preview")]) img.removeAttribute("src");
+  $("preview").alt = "";
+  $("preview").parentElement.hidden = true;
+  $("render-url").value = "";
+  $("render-error").hidden = true;
+  document.querySelector(".playground").hidden = true;
+}
+
+async function openAsset(id) {
+  const mine = ++opening;
+  show("asset");
+  resetAsset(id);
   let manifest;
   try {
     manifest = await api(`/v1/assets/${id}`);
   } catch (err) {
-    $("asset-status").textContent = err.message;
+    if (mine === opening) $("asset-status").textContent = err.message;
     return;
   }
+  if (mine !== opening) return;
   current = manifest;
   const src = manifest.source || {};
   $("asset-title").textContent = src.filename || id;
   const err = manifest.error;
   $("asset-status").textContent = err ? `${manifest.status} — ${err.stage}/${err.code}: ${err.message}` : manifest.status;
   $("asset-status").className = `status state-${manifest.status}`;
-  if (manifest.status === "ready") {
-    $("preview").alt = src.filename || "preview";
-    $("preview").src = await signed(`/render/${id}?wd=1200&fm=webp`);
-  }
   fillDetails(manifest);
   fillAnalysis(manifest.analysis);
   fillDerivatives(manifest.derivatives || {});
+  if (manifest.status !== "ready") return; // nothing to preview or render (yet)
+  document.querySelector(".playground").hidden = false;
   updateRender();
+  const preview = await signed(`/render/${id}?wd=1200&fm=webp`);
+  if (mine !== opening) return;
+  $("preview").alt = src.filename || "preview";
+  $("preview").src = preview;
+  $("preview").parentElement.hidden = false;
 }
 
 function row(list, name, value) {
@@ -361,13 +382,13 @@ let renderTimer;
 function updateRender() {
   clearTimeout(renderTimer);
   renderTimer = setTimeout(async () => {
-    if (!current) return;
+    const asset = current;
+    if (!asset || asset.status !== "ready") return;
     const path = await signed(renderPath());
-    const absolute = new URL(path, location.origin).href;
-    $("render-url").value = absolute;
+    if (asset !== current) return; // navigated away meanwhile
+    $("render-url").value = new URL(path, location.origin).href;
     $("render-error").hidden = true;
-    const img = $("render-preview");
-    if (current.status === "ready") img.src = path;
+    $("render-preview").src = path;
   }, 200);
 }
 
