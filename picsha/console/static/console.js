@@ -37,7 +37,7 @@ async function api(path, options = {}) {
 
 // ---------------------------------------------------------------- views and routing
 const state = { items: [], cursor: undefined, loading: false, done: false, query: "",
-                searchApi: null, signing: false, seen: new Set() };
+                searchApi: null, signing: false, seen: new Set(), listing: 0 };
 
 function show(view) {
   for (const id of ["signin", "library", "asset"]) $(id).hidden = id !== view;
@@ -110,33 +110,38 @@ function addItems(items, { prepend = false } = {}) {
 
 function resetGrid() {
   $("grid").replaceChildren();
-  Object.assign(state, { items: [], cursor: undefined, done: false, seen: new Set() });
+  // A page still on its way belongs to the previous query: `listing` tells it so.
+  Object.assign(state, { items: [], cursor: undefined, done: false, seen: new Set(),
+                         loading: false, listing: state.listing + 1 });
 }
 
 async function loadMore() {
   if (state.loading || state.done) return;
+  const listing = state.listing;
   state.loading = true;
   $("sentinel").textContent = "Loading…";
+  let page;
   try {
     const params = new URLSearchParams({ limit: String(PAGE) });
     if (state.cursor) params.set("cursor", state.cursor);
-    let page;
     if (state.query && state.searchApi) {
       params.set("q", state.query);
       page = await api(`/v1/search?${params}`);
     } else {
       page = await api(`/v1/assets?${params}`);
     }
-    addItems(page.items || []);
-    state.cursor = page.next_cursor || undefined;
-    state.done = !page.next_cursor;
   } catch (err) {
+    if (listing !== state.listing) return;
     $("sentinel").textContent = `Could not load assets (${err.message})`;
     state.loading = false;
     return;
   }
+  if (listing !== state.listing) return;
+  addItems(page.items || []);
+  state.cursor = page.next_cursor || undefined;
+  state.done = !page.next_cursor;
   state.loading = false;
-  $("sentinel").textContent = state.done ? (state.items.length ? "" : "No assets yet.") : "…";
+  $("sentinel").textContent = state.done ? (state.items.length ? "" : emptyText()) : "…";
   // A tall screen may show the sentinel again at once: keep filling it.
   if (!state.done && isVisible($("sentinel"))) loadMore();
 }
@@ -146,11 +151,20 @@ function isVisible(node) {
   return r.top < window.innerHeight && r.bottom >= 0;
 }
 
+function emptyText() {
+  return state.query ? `No results for “${state.query}”.` : "No assets yet.";
+}
+
 // Filename filter on what is loaded, until the server can search (`/v1/search`).
 function applyFilter() {
   if (state.searchApi) return;
   const q = state.query.toLowerCase();
-  for (const li of $("grid").children) li.hidden = q !== "" && !li.dataset.name.includes(q);
+  let shown = 0;
+  for (const li of $("grid").children) {
+    li.hidden = q !== "" && !li.dataset.name.includes(q);
+    shown += li.hidden ? 0 : 1;
+  }
+  if (state.done) $("sentinel").textContent = shown ? "" : emptyText();
 }
 
 async function detectSearch() {

@@ -113,6 +113,33 @@ def test_a_failed_asset_shows_nothing_of_the_asset_opened_before(page: Page, ser
     page.wait_for_function("document.getElementById('render-preview').naturalWidth > 0")
 
 
+def test_search_says_no_results_and_still_finds_a_real_word(page: Page, served, tmp_path):
+    sign_in(page, served)
+    upload(page, [make_jpeg(tmp_path / "harbour-lighthouse.jpg", 120, 80)])
+    expect(page.locator("#grid li", has_text="harbour-lighthouse.jpg")).to_have_count(1)
+
+    page.fill("#search", "zxqv nonsense")
+    expect(page.locator("#sentinel")).to_have_text("No results for “zxqv nonsense”.")
+    expect(page.locator("#grid li")).to_have_count(0)
+
+    # A slow answer to an earlier query neither blocks the next one nor lands in its grid.
+    held = []
+    page.route(re.compile(r".*/v1/search\?.*q=slow"), lambda route: held.append(route))
+    page.fill("#search", "slow query")
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    page.fill("#search", "lighthouse")
+    expect(page.locator("#grid li", has_text="harbour-lighthouse.jpg")).to_have_count(1)
+    expect(page.locator("#sentinel")).to_have_text("")
+    with page.expect_response(re.compile(r".*q=slow")):
+        held[0].continue_()
+    page.wait_for_timeout(300)  # let the late answer be handled (it must be dropped)
+    expect(page.locator("#grid li")).to_have_count(1)
+    expect(page.locator("#sentinel")).to_have_text("")
+
+
 def test_delete_and_reprocess(page: Page, served, tmp_path):
     sign_in(page, served)
     photo = make_jpeg(tmp_path / "to-delete.jpg", 120, 80)
