@@ -399,42 +399,79 @@ def reindex(
 
 
 @app.command()
+@clean_errors
 def search(
     query: Annotated[str, typer.Argument(help="words, or a description of what you look for")],
     limit: Annotated[int, typer.Option(min=1, max=100, help="how many results")] = 20,
     kind: Annotated[str | None, typer.Option(help="image, complex_image, vector, document")] = None,
     label: Annotated[str | None, typer.Option(help="only assets with this label")] = None,
     data_dir: Annotated[
-        Path | None, typer.Option(help="data folder (default: PICSHA_DATA_DIR or ./picsha-data)")
+        Path | None,
+        typer.Option(help="read this data folder's index directly, without a server"),
     ] = None,
+    server: ServerOpt = None,
+    api_key: KeyOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Search the index (keywords + embeddings) and print a table of results."""
-    from rich.console import Console as RichConsole
-    from rich.table import Table as RichTable
+    """Search assets (keywords + embeddings) on the server, as GET /v1/search does.
 
-    from shared.ai import ProviderError, ProviderUnavailable, open_provider
+    Exit 0 also when nothing matches ("No results"), 3 when no server answers, 4 when it
+    refuses the key.
+    """
+    if kind is not None and kind not in _KINDS:
+        raise CliError(Exit.USAGE, f"{kind!r} is not one of {', '.join(_KINDS)}")
+    if data_dir is not None and server is not None:
+        raise CliError(Exit.USAGE, "pass --data-dir (a local index) or --server, not both")
+    if data_dir is not None:
+        body = _search_local(data_dir, query, limit, kind, label)
+    else:
+        params = {"q": query, "limit": limit, "kind": kind, "label": label}
+        with PicshaClient(resolve_target(server, api_key)) as client:
+            body = client.search({k: v for k, v in params.items() if v is not None})
+    if body.get("note"):
+        console.print(_plain(body["note"]))
+    if as_json:
+        _print_json(body)
+        return
+    if not body["items"]:
+        out.print(_plain(f"No results for {query!r}"))
+        return
+    table = Table(title=_plain(f"{body['total']} results for {query!r}"), title_justify="left")
+    table.add_column("id", no_wrap=True, min_width=21)  # copy-pasteable in one piece
+    for column in ("file", "labels", "matched"):
+        table.add_column(column, overflow="fold")
+    # No score column: the fused rank score orders results and means nothing on its own.
+    for hit in body["items"]:
+        labels = ", ".join(lb.split(",")[0] for lb in hit["labels"][:3])
+        table.add_row(hit["id"], _plain(hit["filename"]), _plain(labels), " ".join(hit["matched"]))
+    out.print(table)
+
+
+def _search_local(
+    data_dir: Path, query: str, limit: int, kind: str | None, label: str | None
+) -> dict[str, Any]:
+    """The index in a data folder, without a server: the same answer shape as /v1/search."""
+    from dataclasses import asdict
+
+    from shared.ai import CapabilityMissing, ProviderError, ProviderUnavailable, open_provider
     from shared.search import Filters, open_index
     from shared.settings import Settings
 
-    settings = Settings(data_dir=data_dir) if data_dir else Settings()
-    vector = model = None
+    settings = Settings(data_dir=data_dir)
+    vector = model = note = None
     try:
         embedding = open_provider(settings).embed_query(query) if query.strip() else None
         if embedding is not None:
             vector, model = embedding.vector, embedding.model
-    except (ProviderUnavailable, ProviderError) as exc:
-        typer.echo(f"keyword search only: {exc}", err=True)
+    except (ProviderUnavailable, ProviderError, CapabilityMissing) as exc:
+        note = f"keyword search only: {exc}"
     index = open_index(settings)
-    page = index.search(query, vector, model, Filters(kind=kind, label=label), limit)
-    index.close()
-    table = RichTable(title=f"{page.total} results for {query!r}", title_justify="left")
-    table.add_column("id", no_wrap=True, min_width=21)  # copy-pasteable in one piece
-    for column in ("score", "file", "labels", "matched"):
-        table.add_column(column, overflow="fold")
-    for hit in page.hits:
-        labels = ", ".join(lb.split(",")[0] for lb in hit.labels[:3])
-        table.add_row(hit.id, f"{hit.score:.4f}", hit.filename, labels, " ".join(hit.matched))
-    RichConsole().print(table)
+    try:
+        page = index.search(query, vector, model, Filters(kind=kind, label=label), limit)
+    finally:
+        index.close()
+    body = {"items": [asdict(h) for h in page.hits], "total": page.total}
+    return body | ({"note": note} if note else {})
 
 
 if __name__ == "__main__":
