@@ -317,19 +317,25 @@ def _manifest_table(m: dict) -> Table:
 @app.command()
 @clean_errors
 def sign(
-    url: Annotated[str, typer.Argument(help="render URL or path, e.g. /render/ID?wd=500")],
+    url: Annotated[
+        str, typer.Argument(help="URL or path: /render/ID?wd=500 or /thumbor/unsafe/300x200/ID")
+    ],
     key: Annotated[
         str | None, typer.Option(help="signing key (env PICSHA_SIGNING_KEY)", show_default=False)
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Sign a render URL with PICSHA_SIGNING_KEY (HMAC-SHA256 over path + canonical query)."""
+    """Sign a delivery URL with PICSHA_SIGNING_KEY: a /render one gets `sig` (HMAC-SHA256
+    over path + canonical query), a /thumbor one its signature in place of `unsafe`."""
     from shared.signing import sign_url
 
     key = key or os.environ.get("PICSHA_SIGNING_KEY")
     if not key:
         raise CliError(Exit.USAGE, "no signing key: set PICSHA_SIGNING_KEY or pass --key")
-    signed = sign_url(key, url)
+    try:
+        signed = sign_url(key, url)
+    except ValueError as exc:
+        raise CliError(Exit.USAGE, str(exc)) from None
     if as_json:
         _print_json({"url": signed})
     else:
