@@ -100,7 +100,11 @@ def serve(
     worker = SupervisedWorker(lambda: start_worker(settings, workers)).start()
     try:
         web = create_app(settings)
-        console.print(f"[bold]Picsha[/] on http://{host}:{port}  data: {settings.data_dir}")
+        url = f"http://{_reachable(host)}:{port}"
+        console.print(f"[bold]Picsha[/] on {escape(url)}  data: {settings.data_dir}")
+        console.print(f"console: {url}/console", markup=False, soft_wrap=True)
+        # For the CLI in another shell: paste it there.
+        console.print(f"export PICSHA_URL={url}", markup=False, highlight=False, soft_wrap=True)
         console.print(f"storage={settings.storage} broker={settings.broker_url or 'embedded'}")
         console.print(f"delivery on {describe()}")
         if dev_key:
@@ -109,6 +113,13 @@ def serve(
         uvicorn.run(web, host=host, port=port, log_config=None, access_log=False)
     finally:
         worker.stop()
+
+
+def _reachable(host: str) -> str:
+    """The host part of a URL that reaches a server bound to `host` from this machine."""
+    if host in ("0.0.0.0", "::", ""):  # every interface: loopback is one of them
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -137,6 +138,19 @@ def test_doctor_reports_an_unreachable_server(tmp_path):
 
 
 # -- against a real server --------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_serve_prints_the_console_url_and_an_export_line(served):
+    lines = served.log.read_text().splitlines()
+    assert f"console: {served.base}/console" in lines
+    export = f"export PICSHA_URL={served.base}"
+    assert export in lines
+    env = {"PICSHA_URL": export.split("=", 1)[1], "PICSHA_API_KEY": served.key}
+    asked = picsha("search", "nothing-here-zxqv", env=env)  # the exported URL is enough
+    assert asked.returncode == 0 and "No results" in asked.stdout
+    r = httpx.get(f"{served.base}/", follow_redirects=True)
+    assert r.status_code == 200 and "Picsha console" in r.text
 
 
 @pytest.mark.slow
