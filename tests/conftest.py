@@ -12,13 +12,6 @@ import pytest
 
 from shared.libvips import use_bundled
 
-# Processes the tests start (`python -m picsha.cli serve`, celery, `-c` probes) import this
-# checkout, not whichever one the virtualenv was installed from (a worktree's own code).
-_REPO = str(Path(__file__).resolve().parents[1])
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [_REPO, *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != _REPO)]
-)
-
 # The suite runs on the system libvips (ingest needs its loaders); delivery's own tests can
 # run again on the bundled one that `picsha serve` gives delivery: PICSHA_TEST_LIBVIPS=bundled.
 if os.environ.get("PICSHA_TEST_LIBVIPS") == "bundled":
@@ -28,6 +21,13 @@ from shared.settings import Settings
 from shared.storage import ObjectStore
 from shared.storage.local import LocalStore
 from tests.helpers import API_KEY, free_port
+
+# Processes the tests start (`python -m picsha.cli serve`, celery, `-c` probes) import this
+# checkout, not whichever one the virtualenv was installed from (a worktree's own code).
+_REPO = str(Path(__file__).resolve().parents[1])
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [_REPO, *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != _REPO)]
+)
 
 
 @pytest.fixture
