@@ -432,28 +432,33 @@ function wireAsset() {
   $("render-preview").addEventListener("error", () => { if ($("render-preview").src) showRenderError(); });
   $("copy").addEventListener("click", copyUrl);
   $("reprocess").addEventListener("click", async () => {
-    await api(`/v1/assets/${current.id}/reprocess`, { method: "POST" });
-    openAsset(current.id);
+    if (!current) return;
+    const id = current.id; // `current` is reset while the page reloads
+    await api(`/v1/assets/${id}/reprocess`, { method: "POST" });
+    openAsset(id);
     const poll = async () => {
-      const m = await api(`/v1/assets/${current.id}`);
-      if (m.status === "ready" || m.status === "failed") openAsset(current.id);
+      if (location.hash !== `#/asset/${id}`) return; // the person went elsewhere
+      const m = await api(`/v1/assets/${id}`);
+      if (m.status === "ready" || m.status === "failed") openAsset(id);
       else setTimeout(poll, 500);
     };
     setTimeout(poll, 300);
   });
   const del = $("delete");
   del.addEventListener("click", async () => {
+    if (!current) return;
+    const id = current.id;
     if (del.dataset.armed !== "1") { // two steps instead of a confirm() dialog
       del.dataset.armed = "1";
       del.textContent = "Click again to delete";
       setTimeout(() => { del.dataset.armed = ""; del.textContent = "Delete"; }, 4000);
       return;
     }
-    await api(`/v1/assets/${current.id}`, { method: "DELETE" });
+    await api(`/v1/assets/${id}`, { method: "DELETE" });
     del.dataset.armed = "";
     del.textContent = "Delete";
-    state.seen.delete(current.id);
-    for (const li of $("grid").querySelectorAll(`a[data-id="${current.id}"]`)) li.parentElement.remove();
+    state.seen.delete(id);
+    for (const li of $("grid").querySelectorAll(`a[data-id="${id}"]`)) li.parentElement.remove();
     location.hash = "#/";
   });
 }
