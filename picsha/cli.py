@@ -453,7 +453,9 @@ def search(
     if not body["items"]:
         out.print(_plain(f"No results for {query!r}"))
         return
-    table = Table(title=_plain(f"{body['total']} results for {query!r}"), title_justify="left")
+    total = body["total"]
+    title = f"{total} result{'' if total == 1 else 's'} for {query!r}"
+    table = Table(title=_plain(title), title_justify="left")
     table.add_column("id", no_wrap=True, min_width=21)  # copy-pasteable in one piece
     for column in ("file", "labels", "matched"):
         table.add_column(column, overflow="fold")

@@ -33,7 +33,7 @@ def test_reindex_then_search_prints_a_table(tmp_path):
     result = runner.invoke(app, ["search", "lighthouse", "--data-dir", str(data)])
     assert result.exit_code == 0, result.output
     assert asset.id in result.output and "beacon" in result.output
-    assert "1 results for 'lighthouse'" in result.output
+    assert "1 result for 'lighthouse'" in result.output
     # Why it matched, not the fused rank score (0.0164 = "first in one list" means nothing).
     header = next(line for line in result.output.splitlines() if " id " in line)
     assert "matched" in header and "score" not in header
