@@ -1,6 +1,7 @@
-"""Search quality and speed: recall@1/@5 on a labelled set, label/face/OCR counts, and query
-latency with 100k synthetic entries in the embedded index. A benchmark: it prints figures
-and never fails on them.
+"""Search quality and speed: recall@1/@5 on a labelled set, label/face/OCR counts, the
+similarity floor of vector hits (a sweep, and recall and result counts with and without it),
+and query latency with 100k synthetic entries in the embedded index. A benchmark: it prints
+figures and never fails on them.
 
     .venv/bin/python bench/search_eval.py                 # local models (~2 min) + 100k latency
     .venv/bin/python bench/search_eval.py --record        # also refresh the recorded fixture
@@ -32,6 +33,7 @@ from shared.ids import new_id  # noqa: E402
 from shared.keys import original_key  # noqa: E402
 from shared.manifest import Manifest, Source  # noqa: E402
 from shared.search import Filters, IndexDoc  # noqa: E402
+from shared.search.base import SIMILARITY_FLOORS  # noqa: E402
 from shared.search.document import doc_from_manifest  # noqa: E402
 from shared.search.embedded import EmbeddedIndex  # noqa: E402
 from shared.settings import Settings  # noqa: E402
@@ -170,22 +172,77 @@ def build_index(records: list[dict], path: Path) -> tuple[EmbeddedIndex, dict[st
 
 
 def recall(index: EmbeddedIndex, records: list[dict], query_vectors: dict, model: str) -> dict:
+    """By mode: (recall@1, recall@5, queries, mean number of results per query)."""
     out = {}
     by_source = {rec["item"]["source"]: rec["manifest"]["id"] for rec in records}
     for mode in ("hybrid", "keyword", "vector"):
-        at1 = at5 = total = 0
+        at1 = at5 = total = results = 0
         for rec in records:
             for q in rec["item"]["queries"]:
-                vec = query_vectors[q] if mode != "keyword" else None
-                text = q if mode != "vector" else ""
-                page = index.search(text, vec, model if vec is not None else None, limit=5)
+                page = search_mode(index, mode, q, query_vectors, model, limit=5)
                 ids = [h.id for h in page.hits]
                 target = by_source[rec["item"]["source"]]
                 total += 1
                 at1 += ids[:1] == [target]
                 at5 += target in ids
-        out[mode] = (at1 / total if total else 0, at5 / total if total else 0, total)
+                results += page.total
+        n = total or 1
+        out[mode] = (at1 / n, at5 / n, total, results / n)
     return out
+
+
+def search_mode(index: EmbeddedIndex, mode: str, q: str, vectors: dict, model: str, limit: int):
+    vec = vectors[q] if mode != "keyword" else None
+    text = q if mode != "vector" else ""
+    return index.search(text, vec, model if vec is not None else None, limit=limit)
+
+
+def nonsense_results(
+    index: EmbeddedIndex, nonsense: list[str], vectors: dict, model: str
+) -> list[int]:
+    """How many results each query that should find nothing gets (hybrid, as served)."""
+    return [search_mode(index, "hybrid", q, vectors, model, limit=1).total for q in nonsense]
+
+
+def floor_sweep(records: list[dict], nonsense: list[str], vectors: dict) -> float:
+    """Vector candidates kept at each floor: precision (the query's own item among all kept,
+    nonsense queries included: a lower bound, other items may be relevant too), recall and
+    F1. Returns the floor of the best F1."""
+    matrix = np.stack([doc_from_manifest(Manifest.model_validate(r["manifest"])).vector
+                       for r in records])  # fmt: skip
+    real = [(matrix @ vectors[q], i) for i, r in enumerate(records) for q in r["item"]["queries"]]
+    junk = [matrix @ vectors[q] for q in nonsense]
+    print(f"\nsimilarity floor of vector-only hits ({len(real)} queries, {len(junk)} nonsense)")
+    print(f"{'floor':>6} {'kept':>5} {'own item':>8} {'P':>5} {'R':>5} {'F1':>5}  nonsense kept")
+    best = (-1.0, 0.0)
+    for floor in np.round(np.arange(0.78, 0.8751, 0.005), 3):
+        kept = sum(int((s >= floor).sum()) for s, _ in real)
+        own = sum(bool(s[i] >= floor) for s, i in real)
+        junk_kept = sum(int((s >= floor).sum()) for s in junk)
+        p = own / max(kept + junk_kept, 1)
+        r = own / len(real)
+        f1 = 2 * p * r / (p + r) if p + r else 0.0
+        best = max(best, (round(f1, 3), float(floor)))
+        print(f"{floor:6.3f} {kept:5d} {own:8d} {p:5.2f} {r:5.2f} {f1:5.2f}  {junk_kept}")
+    print(f"best F1 at floor {best[1]:.3f}")
+    return best[1]
+
+
+def floor_effect(
+    index: EmbeddedIndex, records: list[dict], nonsense: list[str], vectors: dict, model: str
+) -> None:
+    """Recall, results per query and nonsense results without and with the floor."""
+    configured = SIMILARITY_FLOORS.get(model)
+    print(f"\n{'':<20} {'recall@1':>9} {'recall@5':>9} {'results/query':>14}  nonsense results")
+    for name, floor in (("no floor", -1.0), (f"floor {configured}", None)):
+        index.min_similarity = floor
+        rows = recall(index, records, vectors, model)
+        junk = nonsense_results(index, nonsense, vectors, model) if nonsense else []
+        for mode in ("hybrid", "vector"):
+            r1, r5, _, per_query = rows[mode]
+            shown = " ".join(map(str, junk)) if mode == "hybrid" else ""
+            print(f"{mode + ', ' + name:<20} {r1:9.2f} {r5:9.2f} {per_query:14.1f}  {shown}")
+    index.min_similarity = None
 
 
 # -- latency ------------------------------------------------------------------------------
@@ -295,11 +352,13 @@ def main() -> None:
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--entries", type=int, default=100_000, help="synthetic index size")
     args = ap.parse_args()
-    items = json.loads(EVAL.read_text())["items"]
+    eval_set = json.loads(EVAL.read_text())
+    items, nonsense = eval_set["items"], eval_set.get("nonsense", [])
 
     if args.recorded:
         records, query_vectors, model = load_recorded()
         print(f"recorded fixture: {len(records)} items, model {model}")
+        nonsense = [q for q in nonsense if q in query_vectors]  # older recordings lack them
     else:
         from shared.ai.local.provider import LocalProvider
 
@@ -315,17 +374,18 @@ def main() -> None:
             print(f"{name:<40} {value}")
         print(lfw_faces(provider))
         model = provider.embedding_model
-        query_vectors = {
-            q: provider.embed_query(q).vector for rec in records for q in rec["item"]["queries"]
-        }
+        queries = [q for rec in records for q in rec["item"]["queries"]] + nonsense
+        query_vectors = {q: provider.embed_query(q).vector for q in queries}
         if args.record:
             record(records, query_vectors, model)
 
     with tempfile.TemporaryDirectory(prefix="picsha-recall-") as tmp:
         index, _ = build_index(records, Path(tmp) / "search.sqlite3")
-        print(f"\n{'mode':<10} {'recall@1':>9} {'recall@5':>9}  queries")
-        for mode, (r1, r5, n) in recall(index, records, query_vectors, model).items():
+        print(f"\n{'mode':<10} {'recall@1':>9} {'recall@5':>9}  queries (as served)")
+        for mode, (r1, r5, n, _) in recall(index, records, query_vectors, model).items():
             print(f"{mode:<10} {r1:9.2f} {r5:9.2f}  {n}")
+        floor_sweep(records, nonsense, query_vectors)
+        floor_effect(index, records, nonsense, query_vectors, model)
         index.close()
 
     if not args.skip_latency:

@@ -1,6 +1,7 @@
 """Ingest API + delivery in one FastAPI app, for `picsha serve`."""
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 
 import delivery.app
 import ingest_worker.api
@@ -29,6 +30,10 @@ def create_app(settings: Settings) -> FastAPI:
     delivery.app.configure(app, settings, store)
     app.include_router(ops.router)
     install_console(app, settings)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/console", status_code=307)  # a person's way in
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict:

@@ -100,7 +100,11 @@ def serve(
     worker = SupervisedWorker(lambda: start_worker(settings, workers)).start()
     try:
         web = create_app(settings)
-        console.print(f"[bold]Picsha[/] on http://{host}:{port}  data: {settings.data_dir}")
+        url = f"http://{_reachable(host)}:{port}"
+        console.print(f"[bold]Picsha[/] on {escape(url)}  data: {settings.data_dir}")
+        console.print(f"console: {url}/console", markup=False, soft_wrap=True)
+        # For the CLI in another shell: paste it there.
+        console.print(f"export PICSHA_URL={url}", markup=False, highlight=False, soft_wrap=True)
         console.print(f"storage={settings.storage} broker={settings.broker_url or 'embedded'}")
         console.print(f"delivery on {describe()}")
         if dev_key:
@@ -109,6 +113,13 @@ def serve(
         uvicorn.run(web, host=host, port=port, log_config=None, access_log=False)
     finally:
         worker.stop()
+
+
+def _reachable(host: str) -> str:
+    """The host part of a URL that reaches a server bound to `host` from this machine."""
+    if host in ("0.0.0.0", "::", ""):  # every interface: loopback is one of them
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -317,19 +328,25 @@ def _manifest_table(m: dict) -> Table:
 @app.command()
 @clean_errors
 def sign(
-    url: Annotated[str, typer.Argument(help="render URL or path, e.g. /render/ID?wd=500")],
+    url: Annotated[
+        str, typer.Argument(help="URL or path: /render/ID?wd=500 or /thumbor/unsafe/300x200/ID")
+    ],
     key: Annotated[
         str | None, typer.Option(help="signing key (env PICSHA_SIGNING_KEY)", show_default=False)
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Sign a render URL with PICSHA_SIGNING_KEY (HMAC-SHA256 over path + canonical query)."""
+    """Sign a delivery URL with PICSHA_SIGNING_KEY: a /render one gets `sig` (HMAC-SHA256
+    over path + canonical query), a /thumbor one its signature in place of `unsafe`."""
     from shared.signing import sign_url
 
     key = key or os.environ.get("PICSHA_SIGNING_KEY")
     if not key:
         raise CliError(Exit.USAGE, "no signing key: set PICSHA_SIGNING_KEY or pass --key")
-    signed = sign_url(key, url)
+    try:
+        signed = sign_url(key, url)
+    except ValueError as exc:
+        raise CliError(Exit.USAGE, str(exc)) from None
     if as_json:
         _print_json({"url": signed})
     else:
@@ -399,42 +416,81 @@ def reindex(
 
 
 @app.command()
+@clean_errors
 def search(
     query: Annotated[str, typer.Argument(help="words, or a description of what you look for")],
     limit: Annotated[int, typer.Option(min=1, max=100, help="how many results")] = 20,
     kind: Annotated[str | None, typer.Option(help="image, complex_image, vector, document")] = None,
     label: Annotated[str | None, typer.Option(help="only assets with this label")] = None,
     data_dir: Annotated[
-        Path | None, typer.Option(help="data folder (default: PICSHA_DATA_DIR or ./picsha-data)")
+        Path | None,
+        typer.Option(help="read this data folder's index directly, without a server"),
     ] = None,
+    server: ServerOpt = None,
+    api_key: KeyOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Search the index (keywords + embeddings) and print a table of results."""
-    from rich.console import Console as RichConsole
-    from rich.table import Table as RichTable
+    """Search assets (keywords + embeddings) on the server, as GET /v1/search does.
 
-    from shared.ai import ProviderError, ProviderUnavailable, open_provider
+    Exit 0 also when nothing matches ("No results"), 3 when no server answers, 4 when it
+    refuses the key.
+    """
+    if kind is not None and kind not in _KINDS:
+        raise CliError(Exit.USAGE, f"{kind!r} is not one of {', '.join(_KINDS)}")
+    if data_dir is not None and server is not None:
+        raise CliError(Exit.USAGE, "pass --data-dir (a local index) or --server, not both")
+    if data_dir is not None:
+        body = _search_local(data_dir, query, limit, kind, label)
+    else:
+        params = {"q": query, "limit": limit, "kind": kind, "label": label}
+        with PicshaClient(resolve_target(server, api_key)) as client:
+            body = client.search({k: v for k, v in params.items() if v is not None})
+    if body.get("note"):
+        console.print(_plain(body["note"]))
+    if as_json:
+        _print_json(body)
+        return
+    if not body["items"]:
+        out.print(_plain(f"No results for {query!r}"))
+        return
+    total = body["total"]
+    title = f"{total} result{'' if total == 1 else 's'} for {query!r}"
+    table = Table(title=_plain(title), title_justify="left")
+    table.add_column("id", no_wrap=True, min_width=21)  # copy-pasteable in one piece
+    for column in ("file", "labels", "matched"):
+        table.add_column(column, overflow="fold")
+    # No score column: the fused rank score orders results and means nothing on its own.
+    for hit in body["items"]:
+        labels = ", ".join(lb.split(",")[0] for lb in hit["labels"][:3])
+        table.add_row(hit["id"], _plain(hit["filename"]), _plain(labels), " ".join(hit["matched"]))
+    out.print(table)
+
+
+def _search_local(
+    data_dir: Path, query: str, limit: int, kind: str | None, label: str | None
+) -> dict[str, Any]:
+    """The index in a data folder, without a server: the same answer shape as /v1/search."""
+    from dataclasses import asdict
+
+    from shared.ai import CapabilityMissing, ProviderError, ProviderUnavailable, open_provider
     from shared.search import Filters, open_index
     from shared.settings import Settings
 
-    settings = Settings(data_dir=data_dir) if data_dir else Settings()
-    vector = model = None
+    settings = Settings(data_dir=data_dir)
+    vector = model = note = None
     try:
         embedding = open_provider(settings).embed_query(query) if query.strip() else None
         if embedding is not None:
             vector, model = embedding.vector, embedding.model
-    except (ProviderUnavailable, ProviderError) as exc:
-        typer.echo(f"keyword search only: {exc}", err=True)
+    except (ProviderUnavailable, ProviderError, CapabilityMissing) as exc:
+        note = f"keyword search only: {exc}"
     index = open_index(settings)
-    page = index.search(query, vector, model, Filters(kind=kind, label=label), limit)
-    index.close()
-    table = RichTable(title=f"{page.total} results for {query!r}", title_justify="left")
-    table.add_column("id", no_wrap=True, min_width=21)  # copy-pasteable in one piece
-    for column in ("score", "file", "labels", "matched"):
-        table.add_column(column, overflow="fold")
-    for hit in page.hits:
-        labels = ", ".join(lb.split(",")[0] for lb in hit.labels[:3])
-        table.add_row(hit.id, f"{hit.score:.4f}", hit.filename, labels, " ".join(hit.matched))
-    RichConsole().print(table)
+    try:
+        page = index.search(query, vector, model, Filters(kind=kind, label=label), limit)
+    finally:
+        index.close()
+    body = {"items": [asdict(h) for h in page.hits], "total": page.total}
+    return body | ({"note": note} if note else {})
 
 
 if __name__ == "__main__":

@@ -125,6 +125,9 @@ class PicshaClient:
             if not cursor:
                 return
 
+    def search(self, params: dict[str, Any]) -> dict:
+        return self.request("GET", "/v1/search", params=params).json()
+
     def manifest(self, asset_id: str) -> dict:
         return self.request("GET", f"/v1/assets/{asset_id}").json()
 

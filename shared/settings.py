@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # Search and AI (issue 5).
     search_index_path: Path | None = None  # embedded index file; default data_dir/index/
     opensearch_index: str = "picsha-assets"
+    # Cosine similarity a result found only by its embedding needs (-1: no floor); unset,
+    # the floor calibrated for the embedding model (shared/search/base.py).
+    search_min_similarity: float | None = Field(default=None, ge=-1.0, le=1.0)
     # auto: SigV4-sign requests to *.amazonaws.com domains (the CDK's domain policy demands
     # it), send them plain elsewhere (a self-hosted cluster, tests).
     opensearch_auth: Literal["auto", "sigv4", "none"] = "auto"

@@ -22,6 +22,13 @@ from shared.storage import ObjectStore
 from shared.storage.local import LocalStore
 from tests.helpers import API_KEY, free_port
 
+# Processes the tests start (`python -m picsha.cli serve`, celery, `-c` probes) import this
+# checkout, not whichever one the virtualenv was installed from (a worktree's own code).
+_REPO = str(Path(__file__).resolve().parents[1])
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [_REPO, *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != _REPO)]
+)
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:

@@ -39,7 +39,8 @@ def open_index(settings: Settings) -> SearchIndex:
         return OpenSearchIndex.from_url(
             settings.opensearch_url, settings.opensearch_index, dim,
             auth=settings.opensearch_auth, region=settings.aws_region,
+            min_similarity=settings.search_min_similarity,
         )  # fmt: skip
     from shared.search.embedded import EmbeddedIndex
 
-    return EmbeddedIndex(index_path(settings))
+    return EmbeddedIndex(index_path(settings), settings.search_min_similarity)

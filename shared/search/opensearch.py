@@ -19,11 +19,12 @@ from shared.search.base import (
     decode_cursor,
     encode_cursor,
     fingerprint,
+    fuse,
     label_terms,
     matched_fields,
     normalise,
     query_terms,
-    rrf,
+    similarity_floor,
 )
 
 KEYWORD_CANDIDATES = 500
@@ -83,15 +84,28 @@ def index_body(dim: int) -> dict[str, Any]:
 
 
 class OpenSearchIndex(SearchIndex):
-    def __init__(self, client: Any, index: str = "picsha-assets", dim: int = 384) -> None:
+    def __init__(
+        self,
+        client: Any,
+        index: str = "picsha-assets",
+        dim: int = 384,
+        min_similarity: float | None = None,  # None: the model's calibrated floor
+    ) -> None:
         self.client = client
         self.index = index
         self.dim = dim
+        self.min_similarity = min_similarity
         self._ready = False
 
     @classmethod
     def from_url(
-        cls, url: str, index: str, dim: int = 384, auth: str = "auto", region: str | None = None
+        cls,
+        url: str,
+        index: str,
+        dim: int = 384,
+        auth: str = "auto",
+        region: str | None = None,
+        min_similarity: float | None = None,
     ) -> "OpenSearchIndex":
         from opensearchpy import OpenSearch
 
@@ -99,7 +113,7 @@ class OpenSearchIndex(SearchIndex):
             hosts=[url], http_auth=aws_auth(url, auth, region), timeout=30, max_retries=3,
             retry_on_timeout=True,
         )  # fmt: skip
-        return cls(client, index, dim)
+        return cls(client, index, dim, min_similarity)
 
     def ping(self, timeout: float = 5) -> str:
         """The cluster's name and version, through the same (signed) client as the index."""
@@ -200,13 +214,18 @@ class OpenSearchIndex(SearchIndex):
         if use_vector:
             searches += [{"index": self.index}, knn_query(vector, embedding_model, flt)]
         responses = self.client.msearch(body=searches)["responses"]
-        rankings = []
         for r in responses:
             if "error" in r:
                 raise RuntimeError(f"OpenSearch query failed: {r['error']}")
-            rankings.append([h["_id"] for h in r["hits"]["hits"]])
-        vector_ids = set(rankings[-1]) if use_vector else set()
-        fused = sorted(rrf(rankings).items(), key=lambda kv: (-kv[1], kv[0]))
+        keyword = [h["_id"] for h in responses[0]["hits"]["hits"]] if terms else []
+        # Lucene's cosinesimil score is (1 + cosine) / 2: back to the cosine for the floor.
+        nearest = (
+            [(h["_id"], 2 * float(h["_score"]) - 1) for h in responses[-1]["hits"]["hits"]]
+            if use_vector
+            else []
+        )
+        floor = similarity_floor(embedding_model, self.min_similarity)
+        fused, vector_ids = fuse(keyword, nearest, floor)
         page = fused[offset : offset + limit]
         docs = self._mget([i for i, _ in page])
         hits = []

@@ -6,12 +6,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi.testclient import TestClient
 
-from shared import signing
-from shared.manifest import load_manifest, save_manifest
+from delivery import app as delivery_app
+from ingest_worker import pipeline
+from shared.ids import new_id
+from shared.keys import original_key
+from shared.manifest import Manifest, Source, load_manifest, save_manifest
 from shared.storage.local import LocalStore
-from tests.helpers import HALF_LOGO_SVG, corpus_file, free_port, make_jpeg
+from tests.helpers import HALF_LOGO_SVG, corpus_file, free_port, load, make_jpeg
 
 
 def picsha(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
@@ -67,16 +72,31 @@ def test_reprocess_needs_ids_or_a_selection():
     assert result.returncode == 2 and "'vectors' is not one of" in result.stderr
 
 
-def test_sign_uses_the_delivery_signature():
-    result = picsha(
-        "sign", "/render/V1StGXR8_Z5jdHi6B-myT?wd=500&ht=500", env={"PICSHA_SIGNING_KEY": "s3cret"}
+def test_sign_gives_render_and_thumbor_urls_the_delivery_app_accepts(settings, store, tmp_path):
+    asset_id = new_id()
+    store.put_bytes(original_key(asset_id), make_jpeg(tmp_path / "p.jpg", 400, 300).read_bytes())
+    save_manifest(store, Manifest(id=asset_id, source=Source(filename="p.jpg", size=1, sha256="0")))
+    assert pipeline.process(asset_id, settings, store).status == "ready"
+    settings.signing_key = "s3cret"
+    delivery = TestClient(delivery_app.create_app(settings, store))
+    cases = [
+        (f"/render/{asset_id}?wd=120&fm=png", 120),
+        (f"/thumbor/unsafe/fit-in/100x100/{asset_id}", 100),
+        (f"https://cdn.example.com/thumbor/unsafe/80x60/filters:format(png)/{asset_id}", 80),
+    ]
+    for url, width in cases:
+        assert delivery.get(url.removeprefix("https://cdn.example.com")).status_code == 403
+        result = picsha("sign", url, env={"PICSHA_SIGNING_KEY": "s3cret"})
+        assert result.returncode == 0, result.stderr
+        signed = result.stdout.strip()
+        r = delivery.get(signed.removeprefix("https://cdn.example.com"))
+        assert r.status_code == 200, (signed, r.text)
+        assert load(r.content).width == width
+    refused = picsha(
+        "sign", f"/thumbor/unsafe/9x9/{asset_id}?x=1", env={"PICSHA_SIGNING_KEY": "s3cret"}
     )
-    assert result.returncode == 0, result.stderr
-    signed = result.stdout.strip()
-    path, _, query = signed.partition("?")
-    items = [tuple(p.split("=", 1)) for p in query.split("&")]
-    sig = dict(items).pop("sig")
-    assert signing.verify("s3cret", path, [i for i in items if i[0] != "sig"], sig)
+    assert refused.returncode == 2 and "no query" in refused.stderr
+    assert_one_clean_line(refused)
 
 
 def test_sign_without_a_key_says_so():
@@ -118,6 +138,19 @@ def test_doctor_reports_an_unreachable_server(tmp_path):
 
 
 # -- against a real server --------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_serve_prints_the_console_url_and_an_export_line(served):
+    lines = served.log.read_text().splitlines()
+    assert f"console: {served.base}/console" in lines
+    export = f"export PICSHA_URL={served.base}"
+    assert export in lines
+    env = {"PICSHA_URL": export.split("=", 1)[1], "PICSHA_API_KEY": served.key}
+    asked = picsha("search", "nothing-here-zxqv", env=env)  # the exported URL is enough
+    assert asked.returncode == 0 and "No results" in asked.stdout
+    r = httpx.get(f"{served.base}/", follow_redirects=True)
+    assert r.status_code == 200 and "Picsha console" in r.text
 
 
 @pytest.mark.slow

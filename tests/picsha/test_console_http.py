@@ -76,3 +76,9 @@ def test_sign_endpoint_signs_render_paths_only(tmp_path):
     assert "sig=" in r.json()["url"]
     bad = client.get("/console/api/sign", params={"url": "https://evil/"}, headers=HEADER)
     assert bad.status_code == 400
+
+
+def test_the_root_leads_a_person_to_the_console(client):
+    r = client.get("/", follow_redirects=False)
+    assert r.status_code == 307 and r.headers["location"] == "/console"
+    assert "Picsha console" in client.get("/").text

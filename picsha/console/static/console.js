@@ -37,7 +37,7 @@ async function api(path, options = {}) {
 
 // ---------------------------------------------------------------- views and routing
 const state = { items: [], cursor: undefined, loading: false, done: false, query: "",
-                searchApi: null, signing: false, seen: new Set() };
+                searchApi: null, signing: false, seen: new Set(), listing: 0 };
 
 function show(view) {
   for (const id of ["signin", "library", "asset"]) $(id).hidden = id !== view;
@@ -110,33 +110,38 @@ function addItems(items, { prepend = false } = {}) {
 
 function resetGrid() {
   $("grid").replaceChildren();
-  Object.assign(state, { items: [], cursor: undefined, done: false, seen: new Set() });
+  // A page still on its way belongs to the previous query: `listing` tells it so.
+  Object.assign(state, { items: [], cursor: undefined, done: false, seen: new Set(),
+                         loading: false, listing: state.listing + 1 });
 }
 
 async function loadMore() {
   if (state.loading || state.done) return;
+  const listing = state.listing;
   state.loading = true;
   $("sentinel").textContent = "Loading…";
+  let page;
   try {
     const params = new URLSearchParams({ limit: String(PAGE) });
     if (state.cursor) params.set("cursor", state.cursor);
-    let page;
     if (state.query && state.searchApi) {
       params.set("q", state.query);
       page = await api(`/v1/search?${params}`);
     } else {
       page = await api(`/v1/assets?${params}`);
     }
-    addItems(page.items || []);
-    state.cursor = page.next_cursor || undefined;
-    state.done = !page.next_cursor;
   } catch (err) {
+    if (listing !== state.listing) return;
     $("sentinel").textContent = `Could not load assets (${err.message})`;
     state.loading = false;
     return;
   }
+  if (listing !== state.listing) return;
+  addItems(page.items || []);
+  state.cursor = page.next_cursor || undefined;
+  state.done = !page.next_cursor;
   state.loading = false;
-  $("sentinel").textContent = state.done ? (state.items.length ? "" : "No assets yet.") : "…";
+  $("sentinel").textContent = state.done ? (state.items.length ? "" : emptyText()) : "…";
   // A tall screen may show the sentinel again at once: keep filling it.
   if (!state.done && isVisible($("sentinel"))) loadMore();
 }
@@ -146,11 +151,20 @@ function isVisible(node) {
   return r.top < window.innerHeight && r.bottom >= 0;
 }
 
+function emptyText() {
+  return state.query ? `No results for “${state.query}”.` : "No assets yet.";
+}
+
 // Filename filter on what is loaded, until the server can search (`/v1/search`).
 function applyFilter() {
   if (state.searchApi) return;
   const q = state.query.toLowerCase();
-  for (const li of $("grid").children) li.hidden = q !== "" && !li.dataset.name.includes(q);
+  let shown = 0;
+  for (const li of $("grid").children) {
+    li.hidden = q !== "" && !li.dataset.name.includes(q);
+    shown += li.hidden ? 0 : 1;
+  }
+  if (state.done) $("sentinel").textContent = shown ? "" : emptyText();
 }
 
 async function detectSearch() {
@@ -250,35 +264,56 @@ function wireDrop() {
 
 // ---------------------------------------------------------------- asset page
 let current = null;
+let opening = 0; // which navigation is current: a late answer for an earlier one is dropped
 
-async function openAsset(id) {
-  show("asset");
+// Nothing of the asset shown before survives a navigation: not its preview, not its
+// playground, not its URL (a failed asset would otherwise show the previous one's).
+function resetAsset(id) {
+  current = null;
+  clearTimeout(renderTimer);
   $("asset-title").textContent = id;
+  $("asset-status").textContent = "Loading…";
+  $("asset-status").className = "status";
   $("details").replaceChildren();
   $("analysis").replaceChildren();
   $("derivatives").tBodies[0].replaceChildren();
-  $("preview").removeAttribute("src");
+  for (const img of [$("preview"), $("render-preview")]) img.removeAttribute("src");
+  $("preview").alt = "";
+  $("preview").parentElement.hidden = true;
+  $("render-url").value = "";
+  $("render-error").hidden = true;
+  document.querySelector(".playground").hidden = true;
+}
+
+async function openAsset(id) {
+  const mine = ++opening;
+  show("asset");
+  resetAsset(id);
   let manifest;
   try {
     manifest = await api(`/v1/assets/${id}`);
   } catch (err) {
-    $("asset-status").textContent = err.message;
+    if (mine === opening) $("asset-status").textContent = err.message;
     return;
   }
+  if (mine !== opening) return;
   current = manifest;
   const src = manifest.source || {};
   $("asset-title").textContent = src.filename || id;
   const err = manifest.error;
   $("asset-status").textContent = err ? `${manifest.status} — ${err.stage}/${err.code}: ${err.message}` : manifest.status;
   $("asset-status").className = `status state-${manifest.status}`;
-  if (manifest.status === "ready") {
-    $("preview").alt = src.filename || "preview";
-    $("preview").src = await signed(`/render/${id}?wd=1200&fm=webp`);
-  }
   fillDetails(manifest);
   fillAnalysis(manifest.analysis);
   fillDerivatives(manifest.derivatives || {});
+  if (manifest.status !== "ready") return; // nothing to preview or render (yet)
+  document.querySelector(".playground").hidden = false;
   updateRender();
+  const preview = await signed(`/render/${id}?wd=1200&fm=webp`);
+  if (mine !== opening) return;
+  $("preview").alt = src.filename || "preview";
+  $("preview").src = preview;
+  $("preview").parentElement.hidden = false;
 }
 
 function row(list, name, value) {
@@ -361,13 +396,13 @@ let renderTimer;
 function updateRender() {
   clearTimeout(renderTimer);
   renderTimer = setTimeout(async () => {
-    if (!current) return;
+    const asset = current;
+    if (!asset || asset.status !== "ready") return;
     const path = await signed(renderPath());
-    const absolute = new URL(path, location.origin).href;
-    $("render-url").value = absolute;
+    if (asset !== current) return; // navigated away meanwhile
+    $("render-url").value = new URL(path, location.origin).href;
     $("render-error").hidden = true;
-    const img = $("render-preview");
-    if (current.status === "ready") img.src = path;
+    $("render-preview").src = path;
   }, 200);
 }
 
@@ -397,28 +432,33 @@ function wireAsset() {
   $("render-preview").addEventListener("error", () => { if ($("render-preview").src) showRenderError(); });
   $("copy").addEventListener("click", copyUrl);
   $("reprocess").addEventListener("click", async () => {
-    await api(`/v1/assets/${current.id}/reprocess`, { method: "POST" });
-    openAsset(current.id);
+    if (!current) return;
+    const id = current.id; // `current` is reset while the page reloads
+    await api(`/v1/assets/${id}/reprocess`, { method: "POST" });
+    openAsset(id);
     const poll = async () => {
-      const m = await api(`/v1/assets/${current.id}`);
-      if (m.status === "ready" || m.status === "failed") openAsset(current.id);
+      if (location.hash !== `#/asset/${id}`) return; // the person went elsewhere
+      const m = await api(`/v1/assets/${id}`);
+      if (m.status === "ready" || m.status === "failed") openAsset(id);
       else setTimeout(poll, 500);
     };
     setTimeout(poll, 300);
   });
   const del = $("delete");
   del.addEventListener("click", async () => {
+    if (!current) return;
+    const id = current.id;
     if (del.dataset.armed !== "1") { // two steps instead of a confirm() dialog
       del.dataset.armed = "1";
       del.textContent = "Click again to delete";
       setTimeout(() => { del.dataset.armed = ""; del.textContent = "Delete"; }, 4000);
       return;
     }
-    await api(`/v1/assets/${current.id}`, { method: "DELETE" });
+    await api(`/v1/assets/${id}`, { method: "DELETE" });
     del.dataset.armed = "";
     del.textContent = "Delete";
-    state.seen.delete(current.id);
-    for (const li of $("grid").querySelectorAll(`a[data-id="${current.id}"]`)) li.parentElement.remove();
+    state.seen.delete(id);
+    for (const li of $("grid").querySelectorAll(`a[data-id="${id}"]`)) li.parentElement.remove();
     location.hash = "#/";
   });
 }

@@ -1,5 +1,6 @@
 """The web console in a real browser against a real `picsha serve` on 127.0.0.1."""
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -28,11 +29,11 @@ def sign_in(page: Page, served) -> None:
     expect(page.locator("#library")).to_be_visible()
 
 
-def upload(page: Page, paths: list[Path]) -> None:
+def upload(page: Page, paths: list[Path], state: str | re.Pattern = "ready") -> None:
     page.set_input_files("#files", [str(p) for p in paths])
     for path in paths:
         row = page.locator("#uploads li", has_text=path.name)
-        expect(row.locator(".state")).to_have_text("ready", timeout=60_000)
+        expect(row.locator(".state")).to_have_text(state, timeout=60_000)
 
 
 def test_upload_grid_asset_page_and_playground(page: Page, served, artefacts, tmp_path):
@@ -79,6 +80,64 @@ def test_upload_grid_asset_page_and_playground(page: Page, served, artefacts, tm
     r = httpx.get(copied)
     assert r.status_code == 200 and imaging.sniff_format(r.content) == "webp"
     assert load(r.content).width == 73
+
+
+def test_a_failed_asset_shows_nothing_of_the_asset_opened_before(page: Page, served, tmp_path):
+    sign_in(page, served)
+    photo = make_jpeg(tmp_path / "opened-first.jpg", 160, 120)
+    junk = tmp_path / "broken-upload.jpg"  # a "JPEG" that is not one: the asset fails
+    junk.write_bytes(os.urandom(4096))
+    upload(page, [photo])
+    upload(page, [junk], state=re.compile("^failed"))
+
+    page.locator("#grid li", has_text=photo.name).first.locator("a").click()
+    expect(page.locator("#preview")).to_have_attribute("alt", photo.name)
+    page.wait_for_function("document.getElementById('render-preview').naturalWidth > 0")
+    page.click("text=← All assets")
+    page.locator("#grid li", has_text=junk.name).first.locator("a").click()
+
+    expect(page.locator("#asset-title")).to_have_text(junk.name)
+    expect(page.locator("#asset-status")).to_contain_text("unsupported_type")
+    # Nothing of the previous asset: no preview, no playground rendering it.
+    expect(page.locator("#preview")).to_be_hidden()
+    assert page.locator("#preview").get_attribute("alt") != photo.name
+    assert page.locator("#preview").get_attribute("src") is None
+    expect(page.locator(".playground")).to_be_hidden()
+    assert page.locator("#render-preview").get_attribute("src") is None
+    assert page.locator("#render-url").input_value() == ""
+
+    page.go_back()  # the grid, then the ready asset again: its preview and playground return
+    page.go_back()
+    expect(page.locator("#asset-title")).to_have_text(photo.name)
+    expect(page.locator(".playground")).to_be_visible()
+    page.wait_for_function("document.getElementById('render-preview').naturalWidth > 0")
+
+
+def test_search_says_no_results_and_still_finds_a_real_word(page: Page, served, tmp_path):
+    sign_in(page, served)
+    upload(page, [make_jpeg(tmp_path / "harbour-lighthouse.jpg", 120, 80)])
+    expect(page.locator("#grid li", has_text="harbour-lighthouse.jpg")).to_have_count(1)
+
+    page.fill("#search", "zxqv nonsense")
+    expect(page.locator("#sentinel")).to_have_text("No results for “zxqv nonsense”.")
+    expect(page.locator("#grid li")).to_have_count(0)
+
+    # A slow answer to an earlier query neither blocks the next one nor lands in its grid.
+    held = []
+    page.route(re.compile(r".*/v1/search\?.*q=slow"), lambda route: held.append(route))
+    page.fill("#search", "slow query")
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    page.fill("#search", "lighthouse")
+    expect(page.locator("#grid li", has_text="harbour-lighthouse.jpg")).to_have_count(1)
+    expect(page.locator("#sentinel")).to_have_text("")
+    with page.expect_response(re.compile(r".*q=slow")):
+        held[0].continue_()
+    page.wait_for_timeout(300)  # let the late answer be handled (it must be dropped)
+    expect(page.locator("#grid li")).to_have_count(1)
+    expect(page.locator("#sentinel")).to_have_text("")
 
 
 def test_delete_and_reprocess(page: Page, served, tmp_path):

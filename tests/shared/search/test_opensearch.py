@@ -142,6 +142,26 @@ def test_hybrid_search_is_one_msearch_fused_by_rank(os_index):
     assert inner["filter"]["bool"]["filter"][1:] == filters
 
 
+def test_knn_candidates_below_the_models_floor_are_no_match(os_index):
+    # Lucene's cosinesimil _score is (1 + cosine) / 2: 0.95 is cosine 0.90, 0.9 is 0.80.
+    knn = {"hits": {"hits": [{"_id": "near", "_score": 0.95}, {"_id": "far", "_score": 0.9}]}}
+    route("POST", "/_msearch", {"responses": [_hits(), knn]})
+    route("POST", "/picsha-assets/_mget", {"docs": [
+        {"_id": "near", "found": True, "_source": _source("near")}]})  # fmt: skip
+    page = os_index.search("feline", vector=np.ones(4), embedding_model=MODEL)
+    assert [h.id for h in page.hits] == ["near"] and page.total == 1
+    assert page.hits[0].matched == ["embedding"]
+    ((_, _, _, asked),) = sent("POST", "/picsha-assets/_mget")
+    assert asked == {"ids": ["near"]}
+
+    RecordingConnection.requests = []
+    far = {"hits": {"hits": [{"_id": "far", "_score": 0.9}]}}
+    route("POST", "/_msearch", {"responses": [_hits(), far]})
+    nothing = os_index.search("zxqv nonsense", vector=np.ones(4), embedding_model=MODEL)
+    assert (nothing.hits, nothing.total, nothing.next_cursor) == ([], 0, None)
+    assert not sent("POST", "/picsha-assets/_mget")
+
+
 def test_an_empty_query_browses_newest_first_with_pages(os_index):
     found = [{"_id": i, "_source": _source(i)} for i in ("n1", "n2")]
     route("POST", "/picsha-assets/_search", {"hits": {"total": {"value": 3}, "hits": found}})
