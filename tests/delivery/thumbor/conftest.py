@@ -14,7 +14,9 @@ def png_bytes(image: pyvips.Image) -> bytes:
 
 
 def solid(width: int, height: int, rgb: list[int]) -> pyvips.Image:
-    return (pyvips.Image.black(width, height, bands=3) + rgb).cast("uchar")
+    return (
+        (pyvips.Image.black(width, height, bands=3) + rgb).cast("uchar").copy(interpretation="srgb")
+    )
 
 
 @pytest.fixture
