@@ -95,6 +95,10 @@ def render(job: Job, url: ThumborUrl, check: Check) -> pyvips.Image:
         if f.name not in NOT_PIXELS:
             check(*filter_size((image.width, image.height), f, plan.box))
             image = _apply(image, f, plan.box, marks, check)
+    if job.fmt == "jpeg" and image.hasalpha():
+        # As PIL converts to RGB: clear pixels show their stored colour (thumbor's
+        # fill(transparent) pads black, a transparent round_corner shows its colour).
+        image = image.extract_band(0, n=image.bands - 1)
     return imaging.in_memory(image)
 
 

@@ -98,6 +98,8 @@ class ThumborRequest:
         u = self.url
         if u.trim or u.debug or geometry.focal_points(u):
             return None
+        if src.has_alpha and self.params.fm == "jpeg":
+            return None  # thumbor drops the alpha (PIL's RGB); /render flattens on white
         if any(f.name not in PLAIN for f in u.filters):
             return None
         plan = geometry.plan(src.width, src.height, u)

@@ -266,3 +266,14 @@ def test_filters_run_in_url_order(thumbor, quadrants):
     halved_then_padded = thumbor("fit-in/200x200/filters:proportion(0.5):fill(black)", quadrants)
     assert (padded_then_halved.width, padded_then_halved.height) == (100, 100)
     assert (halved_then_padded.width, halved_then_padded.height) == (200, 200)
+
+
+def test_jpeg_drops_alpha_as_pil_does(thumbor, logo, quadrants):
+    """PIL's RGB conversion shows the stored colour of clear pixels, flattening nothing."""
+    assert rgb_at(thumbor("filters:format(jpeg)", logo), 2, 40) == pytest.approx(
+        [200, 30, 30], abs=3
+    )
+    padded = thumbor("fit-in/400x400/filters:fill(transparent):format(jpeg)", quadrants)
+    assert rgb_at(padded, 200, 10) == pytest.approx([0, 0, 0], abs=3)
+    corners = thumbor("filters:round_corner(20,0,0,255,true):format(jpeg)", quadrants)
+    assert rgb_at(corners, 0, 0) == pytest.approx(BLUE, abs=12)  # JPEG ringing from red
