@@ -62,20 +62,18 @@ class ThumborRequest:
         url = self.url
         pipeline.final_size(src.width, src.height, url, check)
         max_bytes = _max_bytes(url)
-        output = {
-            "encode": partial(encode_within, max_bytes=max_bytes) if max_bytes else None,
-            "cache_control": _cache_control(url),
-        }
+        encode = partial(encode_within, max_bytes=max_bytes) if max_bytes else None
+        cache_control = _cache_control(url)
         if plain := self._plain(src):
             key = f"|max_bytes={max_bytes}" if max_bytes else ""
-            return Recipe(plain, key, **output)  # type: ignore[arg-type]
-        params = self.params.model_copy(update={"g": "face" if url.smart else "center"})
+            return Recipe(plain, key, encode=encode, cache_control=cache_control)
         return Recipe(
-            params,
+            self.params.model_copy(update={"g": "face" if url.smart else "center"}),
             canonical_extra=f"|thumbor={self.key}",
             pipeline=partial(pipeline.render, url=url, check=check),
             marks=tuple(str(f.args[0]) for f in url.filters if f.name == "watermark"),
-            **output,  # type: ignore[arg-type]
+            encode=encode,
+            cache_control=cache_control,
         )
 
     @property
