@@ -57,7 +57,9 @@ class ThumborRequest:
         """The render for this source; sizes beyond the output limits answer 4xx here."""
 
         def check(width: int, height: int) -> None:
-            target_geometry(RenderParams(wd=max(1, width), ht=max(1, height)), src, settings)
+            # Unvalidated: target_geometry itself refuses sides of any magnitude.
+            size = RenderParams.model_construct(wd=max(1, width), ht=max(1, height))
+            target_geometry(size, src, settings)
 
         url = self.url
         pipeline.final_size(src.width, src.height, url, check)

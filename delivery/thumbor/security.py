@@ -1,15 +1,11 @@
 """thumbor's URL signing: `unsafe/` or URL-safe base64 of HMAC-SHA1(key, the rest of the path)."""
 
-import base64
-import hashlib
 import hmac
 
 from shared.errors import PicshaError
+from shared.signing import thumbor_signature
 
-
-def thumbor_signature(key: str, url_part: str) -> str:
-    digest = hmac.new(key.encode(), url_part.encode(), hashlib.sha1).digest()
-    return base64.urlsafe_b64encode(digest).decode()
+__all__ = ["check_security", "thumbor_signature"]
 
 
 def check_security(path: str, signing_key: str | None) -> str:

@@ -45,6 +45,24 @@ def test_sizes(thumbor, photo, url, size):
     assert (img.width, img.height) == size
 
 
+@pytest.mark.parametrize("size", ["9" * 400 + "x10", "-" + "9" * 320 + "x", "x" + "9" * 700])
+def test_sizes_of_hundreds_of_digits_are_a_400(client, photo, size):
+    r = client.get(f"/thumbor/unsafe/{size}/{photo.id}")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "limit_exceeded"
+
+
+@pytest.mark.parametrize(
+    ("filters", "size"), [("", (300, 300)), ("filters:no_upscale()/", (200, 100))]
+)
+def test_manual_crop_then_no_upscale_as_thumbor(client, quadrants, filters, size):
+    """A 100x50 region at 300x300 enlarges; no_upscale() caps the request by the whole
+    200x100 source, not by the region (thumbor 7.8.0 gives these sizes too)."""
+    r = client.get(f"/thumbor/unsafe/0x0:100x50/300x300/{filters}{quadrants.id}")
+    assert r.status_code == 200, r.text
+    img = load(r.content)
+    assert (img.width, img.height) == size
+
+
 def test_proportional_sides_round_half_to_even(thumbor, portrait):
     img = thumbor("0x350", portrait)  # 600x800: 262.5 wide
     assert (img.width, img.height) == (262, 350)
