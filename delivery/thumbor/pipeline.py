@@ -71,22 +71,23 @@ def final_size(width: int, height: int, url: ThumborUrl, check: Check) -> tuple[
 
 def render(job: Job, url: ThumborUrl, check: Check) -> pyvips.Image:
     plan = _plan(job.src.width, job.src.height, url, job.faces)
-    first = plan.steps[0] if plan.steps else None
-    if not url.trim and isinstance(first, geometry.Resize):
-        # No crop before the resize: shrink-on-load straight to its size.
-        image = _load(job, first.width, first.height)
-        steps = plan.steps[1:]
+    attention = url.smart and not job.faces and not geometry.focal_points(url)
+    for step in plan.steps:
+        if isinstance(step, geometry.Resize):
+            check(step.width, step.height)
+    shrunk = None if url.trim or attention else _shrink_on_load(job, plan.steps)
+    if shrunk:
+        image, steps = shrunk
     else:
         image = _load(job)
         if url.trim:
             image, offset = trim(image, url.trim)
             url = _shift_crop(url, offset)
             plan = _plan(image.width, image.height, url, job.faces, offset)
+            for step in plan.steps:
+                if isinstance(step, geometry.Resize):
+                    check(step.width, step.height)
         steps = plan.steps
-    for step in steps:
-        if isinstance(step, geometry.Resize):
-            check(step.width, step.height)
-    attention = url.smart and not job.faces and not geometry.focal_points(url)
     image = _steps(image, steps, attention)
     if url.debug:
         image = debug(image, plan.focus)
@@ -121,6 +122,33 @@ def _plan(
         for x, y, w, h in faces
     ]
     return geometry.plan(width, height, url, focus)
+
+
+def _shrink_on_load(
+    job: Job, steps: tuple[geometry.Step, ...]
+) -> tuple[pyvips.Image, tuple[geometry.Step, ...]] | None:
+    """Crops followed by a resize that does not enlarge, done as one shrink-on-load resize
+    of the whole source (by the window's scale) and a cut of the window from it: the same
+    size and window as thumbor's crop-then-resize, with one resampling and no full decode.
+    None when the first resize enlarges (cut first, then resize) or there is none."""
+    left, top, right, bottom = 0, 0, job.src.width, job.src.height
+    i = 0
+    while i < len(steps) and isinstance(step := steps[i], geometry.Crop):
+        left, top = left + step.left, top + step.top
+        right, bottom = left + step.right - step.left, top + step.bottom - step.top
+        i += 1
+    if i == len(steps) or not isinstance(resize := steps[i], geometry.Resize):
+        return None
+    width, height = right - left, bottom - top
+    if resize.width > width or resize.height > height:
+        return None
+    sx, sy = resize.width / width, resize.height / height
+    whole_w = max(resize.width, round(job.src.width * sx))
+    whole_h = max(resize.height, round(job.src.height * sy))
+    image = _load(job, whole_w, whole_h)
+    x = min(round(left * sx), image.width - resize.width)
+    y = min(round(top * sy), image.height - resize.height)
+    return image.crop(x, y, resize.width, resize.height), steps[i + 1 :]
 
 
 def _load(job: Job, width: int | None = None, height: int | None = None) -> pyvips.Image:
