@@ -1,9 +1,10 @@
 """The delivery app: `/render/{id}` on the fly, `/original/{id}` for the untouched upload."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.responses import RedirectResponse, StreamingResponse
+from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 
 from delivery import caching, faces, negotiate, source, thumbor, transform
 from delivery.manifests import ManifestCache
@@ -102,19 +103,18 @@ def respond(
     request: Request,
     manifest: Manifest,
     params: RenderParams,
-    extras: transform.Extras | None = None,
-    canonical_extra: str = "",
+    plan: Callable[[source.RenderSource], transform.Recipe] | None = None,
 ) -> Response:
-    """Render `params` (+ thumbor extras) of an asset: the one path /render and /thumbor share."""
-    extras = extras or transform.Extras()
-    if extras.trim:
-        raise PicshaError(400, "unsupported_operation", "trim is not supported")
+    """Render `params` of an asset, or the Recipe `plan` makes of them for the source chosen
+    (thumbor URLs): the one path /render and /thumbor share."""
     fmt, headers = _output_format(params, manifest, request)
     src = source.choose(manifest, keep_alpha=fmt != "jpeg" or params.bg is not None)
+    recipe = plan(src) if plan else transform.Recipe(params)
+    params = recipe.params
     geometry = transform.target_geometry(params, src, d.settings)
-    canonical = params.canonical() + canonical_extra
+    canonical = params.canonical() + recipe.canonical_extra
     etag = caching.etag_for(manifest.version, canonical, fmt)
-    headers |= {"ETag": etag, "Cache-Control": d.settings.cache_control}
+    headers |= {"ETag": etag, "Cache-Control": recipe.cache_control or d.settings.cache_control}
     if caching.not_modified(request, etag):
         return Response(status_code=304, headers=headers)
 
@@ -124,16 +124,19 @@ def respond(
         return _redirect_to_stored(d, stored_key, headers)
 
     data = d.source_data(src.key)
-    watermark = _watermark(d, manifest, params)
+    watermark = _watermark(d, manifest, params.wm) if params.wm else None
+    marks = tuple(_watermark(d, manifest, mark) for mark in recipe.marks)
     try:
         with d.gate.slot():  # decoding is the expensive part: all of it inside the gate
             boxes: list[transform.Box] = []
             if params.g == "face":
                 known = faces.from_manifest(manifest)
                 boxes = known if known is not None else faces.detect(manifest, data, src)
-            job = transform.Job(data, src, params, geometry, fmt, extras, watermark, boxes)
-            image = transform.render(job)
-            body = imaging.encode(image, fmt, params.q, transform.background_rgb(params))
+            job = transform.Job(data, src, params, geometry, fmt, watermark=watermark,
+                                faces=boxes, marks=marks)  # fmt: skip
+            image = (recipe.pipeline or transform.render)(job)
+            encode = recipe.encode or imaging.encode
+            body = encode(image, fmt, params.q, transform.background_rgb(params))
     except imaging.ImageDecodeError as exc:
         raise PicshaError(422, "render_failed", f"cannot render this asset: {exc}") from exc
     finally:
@@ -164,13 +167,11 @@ def _default_format(manifest: Manifest) -> imaging.OutputFormat:
     return "png" if manifest.image and manifest.image.has_alpha else "jpeg"
 
 
-def _watermark(d: Delivery, manifest: Manifest, params: RenderParams) -> transform.Watermark | None:
-    if not params.wm:
-        return None
-    if params.wm == manifest.id:
+def _watermark(d: Delivery, manifest: Manifest, asset_id: str) -> transform.Watermark:
+    if asset_id == manifest.id:
         raise PicshaError(400, "invalid_watermark", "an asset cannot watermark itself")
     try:
-        mark = d.manifests.get(params.wm)
+        mark = d.manifests.get(asset_id)
     except PicshaError as exc:
         raise PicshaError(400, "invalid_watermark", f"watermark: {exc.message}") from exc
     if mark.status != "ready" or mark.kind not in ("image", "complex_image", "vector"):
@@ -188,15 +189,19 @@ def _redirect_to_stored(d: Delivery, key: str, headers: dict[str, str]) -> Respo
 
 @router.get("/thumbor/{path:path}", summary="thumbor-compatible URL")
 def thumbor_render(path: str, request: Request) -> Response:
-    """`/thumbor/{unsafe|hmac}/[fit-in/]WxH/[smart/][filters:...]/{asset id}` — see
-    docs/thumbor.md for what maps and what answers 400."""
+    """`/thumbor/{unsafe|hmac}/[trim/][AxB:CxD/][fit-in/]WxH/[halign/valign/][smart/]
+    [filters:...]/{asset id}` — see docs/delivery.md for what maps and what answers 400."""
     d = _delivery(request)
     rest = thumbor.check_security(path, d.settings.signing_key)
     if request.query_params:
         raise PicshaError(400, "unknown_parameter", "thumbor URLs take no query parameters")
     req = thumbor.parse_url(rest)
     manifest = d.manifests.get(req.asset_id)
-    return respond(d, request, manifest, req.params, req.extras, req.canonical_extra)
+    if req.url.meta:
+        frames = manifest.image.pages if manifest.image else 1
+        body = req.meta(source.choose(manifest), frames)
+        return JSONResponse(body, headers={"Cache-Control": d.settings.cache_control})
+    return respond(d, request, manifest, req.params, lambda src: req.recipe(src, d.settings))
 
 
 @router.get("/renders/{asset_id}/{name}", include_in_schema=False)

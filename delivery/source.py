@@ -21,6 +21,7 @@ class RenderSource:
     has_icc: bool  # the object embeds a colour profile: convert to sRGB on the way
     animated: bool = False
     is_jpeg: bool = False  # the object is a JPEG: delivery may pick the DCT shrink-on-load
+    has_alpha: bool = False
 
 
 def choose(manifest: Manifest, keep_alpha: bool = True) -> RenderSource:
@@ -44,11 +45,14 @@ def choose(manifest: Manifest, keep_alpha: bool = True) -> RenderSource:
             bool(image.icc),
             image.animated,
             is_jpeg=manifest.source.mime == "image/jpeg",
+            has_alpha=image.has_alpha,
         )
     names = ("proxy_alpha", "proxy", "poster") if keep_alpha else ("proxy", "poster")
     for name in names:  # proxies and posters are written as plain sRGB
         if name in derivatives and derivatives[name].width:
             d = derivatives[name]
             key = derivative_key(manifest.id, name)
-            return RenderSource(key, d.width, d.height or 0, False, is_jpeg=name != "proxy_alpha")
+            alpha = name == "proxy_alpha"
+            return RenderSource(key, d.width, d.height or 0, False, is_jpeg=not alpha,
+                                has_alpha=alpha)  # fmt: skip
     raise PicshaError(415, "not_renderable", f"a {manifest.kind} asset has no image to render")

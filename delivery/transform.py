@@ -1,11 +1,12 @@
 """The render pipeline: shrink-on-load resize to the asked geometry, then effects, overlays.
 
 Order: geometry (resize + crop, rotation folded in so `wd`x`ht` is the final box) →
-rotate/flip → pad → tone (gray, blur, sharpen, thumbor's brightness/contrast) → watermark
-→ text → rounded corners.
+rotate/flip → pad → tone (gray, blur, sharpen) → watermark → text. thumbor URLs with
+operations beyond these run their own pipeline (delivery/thumbor/pipeline.py).
 """
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -40,13 +41,9 @@ class Geometry:
 
 @dataclass(frozen=True)
 class Extras:
-    """Operations only thumbor URLs ask for; /render has no parameters for them."""
+    """Operations /render has no parameters for."""
 
     region: tuple[int, int, int, int] | None = None  # manual crop: left, top, right, bottom
-    brightness: int = 0  # -100..100, percent
-    contrast: int = 0  # -100..100, percent
-    radius: int = 0  # round corners, px
-    trim: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,6 +62,21 @@ class Job:
     extras: Extras = field(default_factory=Extras)
     watermark: Watermark | None = None
     faces: list[Box] = field(default_factory=list)
+    marks: tuple[Watermark, ...] = ()  # a Recipe's `marks`, loaded, in order
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One request's render as planned for its source: /render's is its params alone; a URL
+    grammar with operations /render lacks (thumbor's) brings its own pipeline, and a
+    `canonical_extra` that keeps its ETags and stored renders apart from /render's."""
+
+    params: RenderParams
+    canonical_extra: str = ""
+    pipeline: Callable[[Job], pyvips.Image] | None = None  # None: `render` below
+    marks: tuple[str, ...] = ()  # asset ids the pipeline composites, in order
+    encode: Callable[[pyvips.Image, str, int | None, list[float]], bytes] | None = None
+    cache_control: str | None = None  # instead of the configured Cache-Control
 
 
 def target_geometry(params: RenderParams, src: RenderSource, settings: Settings) -> Geometry:
@@ -130,13 +142,11 @@ def render(job: Job) -> pyvips.Image:
         image = image.flip("horizontal" if p.flip == "h" else "vertical")
     if p.effective_fit == "contain" and job.geometry.width and job.geometry.height:
         image = _pad(image, *_final_box(job), p)
-    image = _tone(image, p, job.extras)
+    image = _tone(image, p)
     if job.watermark:
         image = _watermark(image, job.watermark, p)
     if p.txt:
         image = _text(image, p)
-    if job.extras.radius:
-        image = _round_corners(image, job.extras.radius)
     return image
 
 
@@ -308,18 +318,9 @@ def _pad(image: pyvips.Image, w: int, h: int, params: RenderParams) -> pyvips.Im
                          extend="background", background=background)  # fmt: skip
 
 
-def _tone(image: pyvips.Image, p: RenderParams, extras: Extras) -> pyvips.Image:
+def _tone(image: pyvips.Image, p: RenderParams) -> pyvips.Image:
     if p.gray:
         image = image.colourspace("b-w")
-    if extras.brightness or extras.contrast:
-        # thumbor semantics: brightness adds a percentage of full scale; contrast scales
-        # around mid-grey.
-        a = 1 + extras.contrast / 100
-        b = 128 * (1 - a) + 255 * extras.brightness / 100
-        bands = image.bands - int(image.hasalpha())
-        scale = [a] * bands + [1] * int(image.hasalpha())
-        offset = [b] * bands + [0] * int(image.hasalpha())
-        image = image.linear(scale, offset).cast("uchar")
     if p.blur:
         image = image.gaussblur(p.blur, **BLUR_OPTIONS)
     if p.sharpen:
@@ -379,17 +380,6 @@ def _text(image: pyvips.Image, p: RenderParams) -> pyvips.Image:
     colour = [int(p.txt_color[i : i + 2], 16) for i in (0, 2, 4)]
     ink = (mask.new_from_image(colour).copy(interpretation="srgb")).bandjoin(mask)
     return _composite(image, ink, p.txt_pos)
-
-
-def _round_corners(image: pyvips.Image, radius: int) -> pyvips.Image:
-    w, h = image.width, image.height
-    svg = (
-        f'<svg width="{w}" height="{h}"><rect x="0" y="0" width="{w}" height="{h}" '
-        f'rx="{radius}" ry="{radius}" fill="#fff"/></svg>'
-    )
-    mask = pyvips.Image.svgload_buffer(svg.encode())[3]
-    image = _with_alpha(image)
-    return image.extract_band(0, n=3).bandjoin((image[3] * (mask / 255)).cast("uchar"))
 
 
 def background_rgb(params: RenderParams) -> list[float]:

@@ -137,7 +137,7 @@ EXAMPLES: dict[tuple[str, str], dict[int, Any]] = {
     },
     ("GET", "/thumbor/{path}"): {
         200: ("image/jpeg", "(binary JPEG bytes)"),
-        400: ERROR_EXAMPLE("invalid_parameter", "cannot parse this thumbor URL"),
+        400: ERROR_EXAMPLE("invalid_thumbor_url", "not a thumbor URL"),
         404: NOT_FOUND,
     },
     ("GET", "/original/{asset_id}"): {

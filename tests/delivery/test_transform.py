@@ -93,12 +93,6 @@ def test_target_geometry_refuses_an_oversized_side_of_any_magnitude(settings, wd
     assert (err.value.status, err.value.code) == (400, "limit_exceeded")
 
 
-@pytest.mark.parametrize("size", ["9" * 400 + "x10", "-" + "9" * 320 + "x", "x" + "9" * 700])
-def test_thumbor_sizes_of_hundreds_of_digits_are_400(client, quadrants, size):
-    r = client.get(f"/thumbor/unsafe/{size}/{quadrants.id}")
-    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_thumbor_url"
-
-
 def test_gray(client, quadrants):
     img = _px(client, quadrants, "gray=true&fm=png")
     assert img.bands == 1 and img.interpretation == "b-w"
@@ -306,17 +300,6 @@ def test_crop_that_cannot_fill_the_box_shows_the_window_of_its_gravity(client, q
     east = _px(client, quadrants, "wd=300&ht=300&crop=true&g=east&fm=png")
     assert (west.width, west.height) == (east.width, east.height) == (200, 200)
     assert _close(_rgb(west, 190, 100), [255, 0, 0]) and _close(_rgb(east, 10, 100), [0, 0, 255])
-
-
-@pytest.mark.parametrize(
-    ("filters", "size"), [("", (300, 300)), ("filters:no_upscale()/", (100, 100))]
-)
-def test_thumbor_manual_crop_follows_the_same_rule(client, quadrants, filters, size):
-    # A 200x100 region at 300x300: thumbor enlarges by default; no_upscale() keeps 1:1.
-    r = client.get(f"/thumbor/unsafe/0x0:200x100/300x300/{filters}{quadrants.id}")
-    assert r.status_code == 200, r.text
-    img = load(r.content)
-    assert (img.width, img.height) == size
 
 
 def test_face_gravity_uses_boxes_from_the_manifest(client, quadrants, store):
