@@ -2,6 +2,7 @@
 
 from celery import Celery
 
+import ingest_worker.beat  # noqa: F401 - the embedded beat's process setup via signals
 import ingest_worker.signals  # noqa: F401 - worker metrics + log context via signals
 from ingest_worker import fs_broker
 from shared.settings import Settings, get_settings
