@@ -139,3 +139,26 @@ def stop(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def data_dir_processes(data_dir: Path) -> dict[int, str]:
+    """Live processes started for this data folder (PICSHA_DATA_DIR in their environment),
+    by pid → /proc/<pid>/comm; zombies left out (they hold no memory and run nothing)."""
+    marker = f"PICSHA_DATA_DIR={Path(data_dir).resolve()}".encode()
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            if state != "Z":
+                found[int(entry.name)] = (entry / "comm").read_text().strip()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue  # gone meanwhile, or not ours
+    return found
+
+
+def parent_pid(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
