@@ -2,9 +2,9 @@
 
 from celery import Celery
 
-import ingest_worker.beat  # noqa: F401 - the embedded beat's process setup via signals
 import ingest_worker.signals  # noqa: F401 - worker metrics + log context via signals
 from ingest_worker import fs_broker
+from ingest_worker.beat import SingleScheduler
 from shared.settings import Settings, get_settings
 
 INGEST_QUEUE = "ingest"
@@ -54,6 +54,7 @@ def make_celery(settings: Settings) -> Celery:
             "sweep-stuck-assets": {"task": SWEEP_TASK, "schedule": settings.sweep_interval_seconds}
         },
         beat_schedule_filename=str((settings.data_dir / "celerybeat-schedule").resolve()),
+        beat_scheduler=SingleScheduler,  # one at a time, ending with its worker
     )
     return app
 

@@ -11,7 +11,7 @@ import pytest
 from ingest_worker.beat import BEAT_NAME
 from picsha.worker import SupervisedWorker, start_worker
 from shared.settings import Settings
-from tests.faults import data_dir_processes, parent_pid
+from tests.faults import data_dir_processes
 from tests.helpers import API_KEY
 
 
@@ -81,28 +81,22 @@ def test_kill_minus_nine_of_the_worker_leaves_one_beat_and_no_orphan(tmp_path):
     settings = Settings(data_dir=tmp_path / "data", api_keys=[API_KEY])
     sup = SupervisedWorker(lambda: start_worker(settings, 1), poll_seconds=0.1).start()
 
-    def beats() -> list[int]:
-        return [p for p, name in data_dir_processes(settings.data_dir).items() if name == BEAT_NAME]
+    def beats() -> dict[int, int]:
+        """pid → parent pid of each beat of this data folder."""
+        procs = data_dir_processes(settings.data_dir)
+        return {pid: p.ppid for pid, p in procs.items() if p.name == BEAT_NAME}
 
     try:
         assert _wait(lambda: len(beats()) == 1, timeout=60), data_dir_processes(settings.data_dir)
-        killed = sup.proc.pid
-        os.kill(killed, signal.SIGKILL)
+        os.kill(sup.proc.pid, signal.SIGKILL)
         # The restarted worker's own beat is up, and no other beat is left.
-        assert _wait(
-            lambda: sup.restarts == 1 and any(parent_pid(b) == sup.proc.pid for b in beats()),
-            timeout=60,
-        )
+        assert _wait(lambda: sup.restarts == 1 and sup.proc.pid in beats().values(), timeout=60)
         _wait(lambda: len(beats()) == 1, timeout=10)
-        survivors = beats()
-        assert len(survivors) == 1 and parent_pid(survivors[0]) == sup.proc.pid, {
-            b: parent_pid(b) for b in survivors
-        }
-        # Every process of this data folder descends from the new worker: no orphans.
-        others = set(data_dir_processes(settings.data_dir)) - {sup.proc.pid}
-        assert {p: parent_pid(p) for p in others} == dict.fromkeys(others, sup.proc.pid)
+        assert list(beats().values()) == [sup.proc.pid], beats()
+        # Every other process of this data folder is a child of the new worker: no orphans.
+        procs = data_dir_processes(settings.data_dir)
+        assert {p.ppid for pid, p in procs.items() if pid != sup.proc.pid} == {sup.proc.pid}
     finally:
         sup.stop()
-    assert _wait(lambda: not data_dir_processes(settings.data_dir), timeout=30), (
-        data_dir_processes(settings.data_dir)
-    )
+    left = settings.data_dir
+    assert _wait(lambda: not data_dir_processes(left), timeout=30), data_dir_processes(left)
