@@ -2,14 +2,15 @@
 
 from typing import Annotated
 
-from celery import Celery
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from ingest_worker import search_api, upload
 from ingest_worker.auth import ensure_api_keys, require_api_key
-from ingest_worker.celery_app import INGEST_TASK, make_celery
+from ingest_worker.celery_app import make_celery
+from ingest_worker.jobs import enqueue_ingest
 from shared.errors import PicshaError, install_error_handlers
 from shared.ids import is_valid_id, new_id
 from shared.keys import ASSETS_PREFIX, asset_prefix, original_key
@@ -30,11 +31,6 @@ def _store(request: Request) -> ObjectStore:
 
 def _settings(request: Request) -> Settings:
     return request.app.state.settings
-
-
-def _enqueue(request: Request, asset_id: str) -> None:
-    celery: Celery = request.app.state.celery
-    celery.send_task(INGEST_TASK, args=[asset_id])
 
 
 def _links(asset_id: str) -> dict[str, str]:
@@ -84,8 +80,11 @@ _UPLOAD_SCHEMA = {
 
 
 @router.post("/assets", status_code=202, openapi_extra=_UPLOAD_SCHEMA)
-async def create_asset(request: Request) -> dict:
-    """Upload a file (multipart `file`, optional `pre_render_sizes`); ingest runs async."""
+async def create_asset(request: Request) -> Response:
+    """Upload a file (multipart `file`, optional `pre_render_sizes`); ingest runs async.
+
+    `503 queue_unavailable` (with `Retry-After`) when the job queue cannot be reached: the
+    upload is not kept, so retrying is always safe."""
     settings, store = _settings(request), _store(request)
     # The body is read here, after the key and size checks, so an oversized or
     # unauthenticated body is refused before any of it is read; then streamed to storage.
@@ -105,13 +104,23 @@ async def create_asset(request: Request) -> dict:
                 declared_mime=got.content_type,
             ),
         )
-        await run_in_threadpool(save_manifest, store, manifest)
+        return await run_in_threadpool(_commit_upload, request, manifest)
     except BaseException:
-        # Nothing half-stored stays behind: no original without a manifest, or vice versa.
+        # Nothing half-stored stays behind: no original without a manifest or job, no
+        # manifest without an original.
         await run_in_threadpool(store.delete_prefix, asset_prefix(asset_id))
         raise
-    _enqueue(request, asset_id)
-    return {"id": asset_id, "status": manifest.status, "links": _links(asset_id)}
+
+
+def _commit_upload(request: Request, manifest: Manifest) -> Response:
+    """Manifest, then job: a job that cannot be sent is undone with the upload."""
+    save_manifest(_store(request), manifest)
+    enqueue_ingest(request.app.state.celery, manifest.id)
+    return JSONResponse(_accepted(manifest), status_code=202)
+
+
+def _accepted(manifest: Manifest) -> dict:
+    return {"id": manifest.id, "status": manifest.status, "links": _links(manifest.id)}
 
 
 def _form_bool(value: object) -> bool:
@@ -186,11 +195,16 @@ def delete_asset(asset_id: str, request: Request) -> Response:
 def reprocess_asset(asset_id: str, request: Request) -> dict:
     store = _store(request)
     manifest = _get_manifest(store, asset_id)
+    before = manifest.model_copy(deep=True)
     manifest.status = "queued"
     manifest.error = None
     save_manifest(store, manifest)
-    _enqueue(request, asset_id)
-    return {"id": asset_id, "status": manifest.status, "links": _links(asset_id)}
+    try:
+        enqueue_ingest(request.app.state.celery, asset_id)
+    except BaseException:
+        save_manifest(store, before)  # the asset stays as it was: nothing was queued
+        raise
+    return _accepted(manifest)
 
 
 def configure(app: FastAPI, settings: Settings, store: ObjectStore | None = None) -> None:

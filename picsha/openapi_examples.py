@@ -70,6 +70,9 @@ HIT = {
 }
 
 NOT_FOUND = ERROR_EXAMPLE("asset_not_found", f"no asset '{ASSET_ID}'")
+QUEUE_DOWN = ERROR_EXAMPLE(
+    "queue_unavailable", "the job queue cannot be reached; nothing was changed, retry later"
+)
 BAD_PARAM = ERROR_EXAMPLE("invalid_parameter", "wd: Input should be greater than or equal to 1")
 
 EXAMPLES: dict[tuple[str, str], dict[int, Any]] = {
@@ -77,6 +80,7 @@ EXAMPLES: dict[tuple[str, str], dict[int, Any]] = {
         202: {"id": ASSET_ID, "status": "queued", "links": LINKS},
         400: ERROR_EXAMPLE("missing_file", "multipart field 'file' is required"),
         413: ERROR_EXAMPLE("upload_too_large", "upload exceeds 2147483648 bytes"),
+        503: QUEUE_DOWN,
     },
     ("POST", "/v1/assets/presigned"): {
         201: {
@@ -103,6 +107,7 @@ EXAMPLES: dict[tuple[str, str], dict[int, Any]] = {
     ("POST", "/v1/assets/{asset_id}/reprocess"): {
         202: {"id": ASSET_ID, "status": "queued", "links": LINKS},
         404: NOT_FOUND,
+        503: QUEUE_DOWN,
     },
     ("GET", "/v1/search"): {
         200: {

@@ -3,10 +3,13 @@
 import io
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 
 from ingest_worker.api import create_app
-from shared.keys import original_key
+from shared.keys import ASSETS_PREFIX, original_key
+from shared.manifest import AssetError, load_manifest, save_manifest
+from shared.settings import Settings
 from tests.helpers import API_KEY, make_jpeg
 
 AUTH = {"x-api-key": API_KEY}
@@ -25,6 +28,10 @@ def _queued_messages(settings) -> int:
 def _upload(client, data: bytes, name="p.jpg", **form):
     files = {"file": (name, io.BytesIO(data), "image/jpeg")}
     return client.post("/v1/assets", files=files, data=form, headers=AUTH)
+
+
+def _stored_assets(client) -> list[str]:
+    return client.app.state.store.list_children(ASSETS_PREFIX, None, 100)
 
 
 def test_upload_answers_202_stores_the_original_and_enqueues(client, settings, tmp_path):
@@ -131,3 +138,35 @@ def test_unknown_and_traversal_ids_are_404_json(client):
         r = client.get(f"/v1/assets/{asset_id}", headers=AUTH)
         assert r.status_code == 404
         assert r.json()["error"]["code"] in ("asset_not_found", "not_found")
+
+
+@pytest.mark.slow
+@pytest.mark.faults
+def test_broker_down_is_503_with_nothing_kept_and_uploads_resume(tmp_path, redis_proc):
+    """Redis stopped: an upload used to answer a bare 500 yet keep the asset (the sweeper
+    later made it ready), so the client's retry made a duplicate."""
+    settings = Settings(data_dir=tmp_path / "data", broker_url=redis_proc.url, api_keys=[API_KEY])
+    client = TestClient(create_app(settings))
+    store = client.app.state.store
+    failed_id = _upload(client, b"f" * 10).json()["id"]
+    failed = load_manifest(store, failed_id)
+    failed.status, failed.error = "failed", AssetError(stage="sniff", code="x", message="x")
+    save_manifest(store, failed)
+
+    redis_proc.stop()
+    for r in (
+        _upload(client, b"x" * 100),
+        client.post(f"/v1/assets/{failed_id}/reprocess", headers=AUTH),
+    ):
+        assert r.status_code == 503, r.text
+        assert int(r.headers["retry-after"]) > 0
+        assert r.json()["error"]["code"] == "queue_unavailable"
+    assert _stored_assets(client) == [failed_id]  # no asset the client was never told of
+    assert load_manifest(store, failed_id).status == "failed"  # reprocess changed nothing
+
+    redis_proc.start()
+    first = _upload(client, b"x" * 100)  # the client's retry
+    assert first.status_code == 202
+    assert client.post(f"/v1/assets/{failed_id}/reprocess", headers=AUTH).status_code == 202
+    assert sorted(_stored_assets(client)) == sorted([failed_id, first.json()["id"]])
+    assert redis.Redis.from_url(redis_proc.url).llen("ingest") == 2  # one job each
