@@ -79,7 +79,14 @@ EXAMPLES: dict[tuple[str, str], dict[int, Any]] = {
     ("POST", "/v1/assets"): {
         202: {"id": ASSET_ID, "status": "queued", "links": LINKS},
         400: ERROR_EXAMPLE("missing_file", "multipart field 'file' is required"),
+        409: ERROR_EXAMPLE(
+            "idempotency_key_in_use", "a request with this Idempotency-Key is in progress; retry"
+        ),
         413: ERROR_EXAMPLE("upload_too_large", "upload exceeds 2147483648 bytes"),
+        422: ERROR_EXAMPLE(
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for a different request (another file or fields)",
+        ),
         503: QUEUE_DOWN,
     },
     ("POST", "/v1/assets/presigned"): {
@@ -160,6 +167,7 @@ PARAMETER_EXAMPLES: dict[str | tuple[str, str], Any] = {
     "asset_id": ASSET_ID,
     "path": f"unsafe/fit-in/500x500/{ASSET_ID}",
     "cursor": ASSET_ID,
+    "Idempotency-Key": "5b0c2f4e-8d2a-4f7e-9a51-0c3d7e2b9f10",
     "limit": 50,
     "q": "red bicycle",
     "wd": 500,
