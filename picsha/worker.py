@@ -43,6 +43,8 @@ def start_worker(settings: Settings, concurrency: int, loglevel: str = "INFO") -
     ]
     # A `picsha serve` killed with -9 takes its worker along (a warm shutdown, as a normal
     # stop would ask for) instead of leaving it, and its beat, running without a supervisor.
+    # The kernel ties this to the spawning thread: the main thread or the supervisor's, and
+    # the supervisor's ends only once its worker has exited or is being stopped.
     return subprocess.Popen(
         cmd, env=worker_env(settings), preexec_fn=partial(die_with_parent, os.getpid())
     )
