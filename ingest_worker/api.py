@@ -2,14 +2,16 @@
 
 from typing import Annotated
 
-from celery import Celery
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from ingest_worker import search_api, upload
 from ingest_worker.auth import ensure_api_keys, require_api_key
-from ingest_worker.celery_app import INGEST_TASK, make_celery
+from ingest_worker.celery_app import make_celery
+from ingest_worker.idempotency import HEADER, IdempotencyKeys, fingerprint
+from ingest_worker.jobs import broker_unavailable_as_503, enqueue_ingest
 from shared.errors import PicshaError, install_error_handlers
 from shared.ids import is_valid_id, new_id
 from shared.keys import ASSETS_PREFIX, asset_prefix, original_key
@@ -30,11 +32,6 @@ def _store(request: Request) -> ObjectStore:
 
 def _settings(request: Request) -> Settings:
     return request.app.state.settings
-
-
-def _enqueue(request: Request, asset_id: str) -> None:
-    celery: Celery = request.app.state.celery
-    celery.send_task(INGEST_TASK, args=[asset_id])
 
 
 def _links(asset_id: str) -> dict[str, str]:
@@ -83,13 +80,29 @@ _UPLOAD_SCHEMA = {
 }
 
 
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias=HEADER,
+        description="Any unique string (≤ 255 printable ASCII), e.g. a UUID: a retry with the "
+        "same key and request answers the first response again (header "
+        "`Idempotent-Replayed: true`) instead of making a second asset; another request "
+        "with the key is `422`. Kept 24 h, per API key.",
+    ),
+]
+
+
 @router.post("/assets", status_code=202, openapi_extra=_UPLOAD_SCHEMA)
-async def create_asset(request: Request) -> dict:
-    """Upload a file (multipart `file`, optional `pre_render_sizes`); ingest runs async."""
+async def create_asset(request: Request, idempotency_key: IdempotencyKeyHeader = None) -> Response:
+    """Upload a file (multipart `file`, optional `pre_render_sizes`); ingest runs async.
+
+    `503 queue_unavailable` (with `Retry-After`) when the job queue cannot be reached: the
+    upload is not kept, so retrying (with the same `Idempotency-Key`) is always safe."""
     settings, store = _settings(request), _store(request)
     # The body is read here, after the key and size checks, so an oversized or
     # unauthenticated body is refused before any of it is read; then streamed to storage.
     _check_declared_length(request, settings)
+    scope = IdempotencyKeys.scope(request.headers.get("x-api-key", ""), idempotency_key)
     asset_id = new_id()
     try:
         got = await upload.receive(
@@ -105,13 +118,37 @@ async def create_asset(request: Request) -> dict:
                 declared_mime=got.content_type,
             ),
         )
-        await run_in_threadpool(save_manifest, store, manifest)
+        request_print = fingerprint(
+            sha256=got.sha256, filename=got.filename, pre_render_sizes=manifest.pre_render_sizes
+        )
+        return await run_in_threadpool(_commit_upload, request, manifest, scope, request_print)
     except BaseException:
-        # Nothing half-stored stays behind: no original without a manifest, or vice versa.
+        # Nothing half-stored stays behind: no original without a manifest or job, no
+        # manifest without an original.
         await run_in_threadpool(store.delete_prefix, asset_prefix(asset_id))
         raise
-    _enqueue(request, asset_id)
-    return {"id": asset_id, "status": manifest.status, "links": _links(asset_id)}
+
+
+def _commit_upload(
+    request: Request, manifest: Manifest, scope: str | None, request_print: str
+) -> Response:
+    """Manifest, idempotency record, job — in that order, so a failure undoes them all."""
+    store = _store(request)
+    keys: IdempotencyKeys = request.app.state.idempotency_keys
+    body = _accepted(manifest)
+    with broker_unavailable_as_503(), keys.claim(scope, request_print) as claim:
+        if claim.prior is not None:
+            response = claim.replay()
+            store.delete_prefix(asset_prefix(manifest.id))  # the retry's copy is not needed
+            return response
+        save_manifest(store, manifest)
+        claim.remember(202, body)
+        enqueue_ingest(request.app.state.celery, manifest.id)
+    return JSONResponse(body, status_code=202)
+
+
+def _accepted(manifest: Manifest) -> dict:
+    return {"id": manifest.id, "status": manifest.status, "links": _links(manifest.id)}
 
 
 def _form_bool(value: object) -> bool:
@@ -186,11 +223,16 @@ def delete_asset(asset_id: str, request: Request) -> Response:
 def reprocess_asset(asset_id: str, request: Request) -> dict:
     store = _store(request)
     manifest = _get_manifest(store, asset_id)
+    before = manifest.model_copy(deep=True)
     manifest.status = "queued"
     manifest.error = None
     save_manifest(store, manifest)
-    _enqueue(request, asset_id)
-    return {"id": asset_id, "status": manifest.status, "links": _links(asset_id)}
+    try:
+        enqueue_ingest(request.app.state.celery, asset_id)
+    except BaseException:
+        save_manifest(store, before)  # the asset stays as it was: nothing was queued
+        raise
+    return _accepted(manifest)
 
 
 def configure(app: FastAPI, settings: Settings, store: ObjectStore | None = None) -> None:
@@ -199,6 +241,7 @@ def configure(app: FastAPI, settings: Settings, store: ObjectStore | None = None
     app.state.settings = settings
     app.state.store = store or open_store(settings)
     app.state.celery = make_celery(settings)
+    app.state.idempotency_keys = IdempotencyKeys(settings, app.state.store)
     app.include_router(router)
     app.include_router(search_api.router)
 

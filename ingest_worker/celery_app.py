@@ -4,6 +4,7 @@ from celery import Celery
 
 import ingest_worker.signals  # noqa: F401 - worker metrics + log context via signals
 from ingest_worker import fs_broker
+from ingest_worker.beat import SingleScheduler
 from shared.settings import Settings, get_settings
 
 INGEST_QUEUE = "ingest"
@@ -32,9 +33,20 @@ def make_celery(settings: Settings) -> Celery:
         }
     else:
         app.conf.broker_url = settings.broker_url
-        # Above the longest task time limit, so a slow job is not redelivered while alive.
         app.conf.broker_transport_options = {
-            "visibility_timeout": settings.broker_visibility_timeout
+            # Above the longest task time limit, so a slow job is not redelivered while alive.
+            "visibility_timeout": settings.broker_visibility_timeout,
+            # Without these a broker that is gone without closing the connection holds a
+            # publish for ever (kombu's default): the API answers 503 instead.
+            "socket_connect_timeout": settings.broker_timeout_seconds,
+            "socket_timeout": settings.broker_timeout_seconds,
+        }
+        # A publish retried at most twice, 0.5 s apart (Celery's default: three times).
+        app.conf.task_publish_retry_policy = {
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.5,
+            "interval_max": 0.5,
         }
     app.conf.update(
         task_default_queue=INGEST_QUEUE,
@@ -53,6 +65,7 @@ def make_celery(settings: Settings) -> Celery:
             "sweep-stuck-assets": {"task": SWEEP_TASK, "schedule": settings.sweep_interval_seconds}
         },
         beat_schedule_filename=str((settings.data_dir / "celerybeat-schedule").resolve()),
+        beat_scheduler=SingleScheduler,  # one at a time, ending with its worker
     )
     return app
 

@@ -51,7 +51,12 @@ _clients: dict[str, redis.Redis] = {}
 
 @contextmanager
 def _redis_lock(settings: Settings, asset_id: str) -> Iterator[bool]:
-    client = _clients.setdefault(settings.broker_url, redis.Redis.from_url(settings.broker_url))
+    client = _clients.get(settings.broker_url)
+    if client is None:
+        timeout = settings.broker_timeout_seconds  # a hung Redis must not hang the caller
+        client = _clients[settings.broker_url] = redis.Redis.from_url(
+            settings.broker_url, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
     ttl = settings.asset_lock_seconds
     lock = client.lock(f"picsha:lock:{asset_id}", timeout=ttl)
     if not lock.acquire(blocking=False):

@@ -7,14 +7,13 @@ import threading
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from celery import Celery
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from ingest_worker.auth import require_api_key
-from ingest_worker.celery_app import INGEST_TASK
+from ingest_worker.jobs import enqueue_ingest
 from shared.ai import (
     CapabilityMissing,
     ImageFacts,
@@ -24,7 +23,7 @@ from shared.ai import (
 )
 from shared.errors import PicshaError
 from shared.ids import is_valid_id, new_id
-from shared.keys import original_key
+from shared.keys import asset_prefix, original_key
 from shared.manifest import Manifest, Source, load_manifest, save_manifest
 from shared.search import Filters, InvalidCursor, SearchHit, SearchIndex, index_path, open_index
 from shared.search.base import Person
@@ -259,7 +258,6 @@ async def generate(body: GenerateRequest, request: Request) -> dict[str, Any]:
         raise PicshaError(502, "provider_error", str(exc)) from exc
     store = request.app.state.store
     asset_id = new_id()
-    await run_in_threadpool(store.put_bytes, original_key(asset_id), png, "image/png")
     manifest = Manifest(
         id=asset_id,
         pre_render_sizes=body.pre_render_sizes,
@@ -271,9 +269,13 @@ async def generate(body: GenerateRequest, request: Request) -> dict[str, Any]:
         ),
     )
     manifest.generated = {"prompt": body.prompt, "refined_prompt": refined}
-    await run_in_threadpool(save_manifest, store, manifest)
-    celery: Celery = request.app.state.celery
-    celery.send_task(INGEST_TASK, args=[asset_id])
+    try:
+        await run_in_threadpool(store.put_bytes, original_key(asset_id), png, "image/png")
+        await run_in_threadpool(save_manifest, store, manifest)
+        await run_in_threadpool(enqueue_ingest, request.app.state.celery, asset_id)
+    except BaseException:  # e.g. 503, the broker is away: no asset the client never heard of
+        await run_in_threadpool(store.delete_prefix, asset_prefix(asset_id))
+        raise
     return {
         "id": asset_id,
         "status": manifest.status,

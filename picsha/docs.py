@@ -101,5 +101,6 @@ def add_examples(schema: dict[str, Any]) -> None:
 
 def _describe(status: int) -> str:
     return {200: "OK", 202: "Accepted", 204: "No content", 302: "Redirect", 304: "Not modified",
-            400: "Bad request", 401: "Unauthorized", 404: "Not found", 409: "Not ready",
-            413: "Too large", 422: "Cannot process"}.get(status, "Response")  # fmt: skip
+            400: "Bad request", 401: "Unauthorized", 404: "Not found", 409: "Conflict",
+            413: "Too large", 422: "Cannot process",
+            503: "Unavailable, retry later"}.get(status, "Response")  # fmt: skip

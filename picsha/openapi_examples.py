@@ -70,13 +70,24 @@ HIT = {
 }
 
 NOT_FOUND = ERROR_EXAMPLE("asset_not_found", f"no asset '{ASSET_ID}'")
+QUEUE_DOWN = ERROR_EXAMPLE(
+    "queue_unavailable", "the job queue cannot be reached; nothing was changed, retry later"
+)
 BAD_PARAM = ERROR_EXAMPLE("invalid_parameter", "wd: Input should be greater than or equal to 1")
 
 EXAMPLES: dict[tuple[str, str], dict[int, Any]] = {
     ("POST", "/v1/assets"): {
         202: {"id": ASSET_ID, "status": "queued", "links": LINKS},
         400: ERROR_EXAMPLE("missing_file", "multipart field 'file' is required"),
+        409: ERROR_EXAMPLE(
+            "idempotency_key_in_use", "a request with this Idempotency-Key is in progress; retry"
+        ),
         413: ERROR_EXAMPLE("upload_too_large", "upload exceeds 2147483648 bytes"),
+        422: ERROR_EXAMPLE(
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for a different request (another file or fields)",
+        ),
+        503: QUEUE_DOWN,
     },
     ("POST", "/v1/assets/presigned"): {
         201: {
@@ -103,6 +114,7 @@ EXAMPLES: dict[tuple[str, str], dict[int, Any]] = {
     ("POST", "/v1/assets/{asset_id}/reprocess"): {
         202: {"id": ASSET_ID, "status": "queued", "links": LINKS},
         404: NOT_FOUND,
+        503: QUEUE_DOWN,
     },
     ("GET", "/v1/search"): {
         200: {
@@ -155,6 +167,7 @@ PARAMETER_EXAMPLES: dict[str | tuple[str, str], Any] = {
     "asset_id": ASSET_ID,
     "path": f"unsafe/fit-in/500x500/{ASSET_ID}",
     "cursor": ASSET_ID,
+    "Idempotency-Key": "5b0c2f4e-8d2a-4f7e-9a51-0c3d7e2b9f10",
     "limit": 50,
     "q": "red bicycle",
     "wd": 500,

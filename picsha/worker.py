@@ -7,7 +7,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 
+from ingest_worker.lifetime import die_with_parent
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,13 @@ def start_worker(settings: Settings, concurrency: int, loglevel: str = "INFO") -
         "ingest,analysis",  # analysis: AI models on their own queue (issue 5)
         "--beat",  # embedded beat runs the stuck-asset sweeper every sweep_interval_seconds
     ]
-    return subprocess.Popen(cmd, env=worker_env(settings))
+    # A `picsha serve` killed with -9 takes its worker along (a warm shutdown, as a normal
+    # stop would ask for) instead of leaving it, and its beat, running without a supervisor.
+    # The kernel ties this to the spawning thread: the main thread or the supervisor's, and
+    # the supervisor's ends only once its worker has exited or is being stopped.
+    return subprocess.Popen(
+        cmd, env=worker_env(settings), preexec_fn=partial(die_with_parent, os.getpid())
+    )
 
 
 def stop_worker(proc: subprocess.Popen, timeout: float = 20) -> None:

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     max_attempts: int = 3
     sweep_interval_seconds: float = 60.0
     broker_visibility_timeout: int = 3600
+    # Bounds each connect and command to a Redis broker: one that is down or hangs answers
+    # `503 queue_unavailable` within seconds instead of holding the request for minutes.
+    broker_timeout_seconds: float = 3.0
     asset_lock_seconds: int = 30
 
     optimized_side: int = 2048

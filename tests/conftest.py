@@ -20,6 +20,7 @@ if os.environ.get("PICSHA_TEST_LIBVIPS") == "bundled":
 from shared.settings import Settings
 from shared.storage import ObjectStore
 from shared.storage.local import LocalStore
+from tests.faults import RedisProcess
 from tests.helpers import API_KEY, free_port
 
 # Processes the tests start (`python -m picsha.cli serve`, celery, `-c` probes) import this
@@ -60,6 +61,15 @@ def redis_url() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.fixture
+def redis_proc() -> Iterator[RedisProcess]:
+    """A private Redis that the test may stop and start again (tests/faults.py)."""
+    r = RedisProcess()
+    r.start()
+    yield r
+    r.stop()
 
 
 @pytest.fixture(scope="session")

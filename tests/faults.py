@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 
@@ -139,3 +140,27 @@ def stop(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+class Proc(NamedTuple):
+    name: str  # /proc/<pid>/comm
+    ppid: int
+
+
+def data_dir_processes(data_dir: Path) -> dict[int, Proc]:
+    """Live processes started for this data folder (PICSHA_DATA_DIR in their environment);
+    zombies left out (they hold no memory and run nothing)."""
+    marker = f"PICSHA_DATA_DIR={Path(data_dir).resolve()}".encode()
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            state, ppid = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+            if state != "Z":
+                found[int(entry.name)] = Proc((entry / "comm").read_text().strip(), int(ppid))
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue  # gone meanwhile, or not ours
+    return found

@@ -19,19 +19,11 @@ from shared.keys import ASSETS_PREFIX
 from shared.manifest import load_manifest
 from shared.settings import Settings
 from shared.storage import open_store
-from tests.faults import FlakyS3Proxy, RedisProcess, pool_children, start_worker, stop
+from tests.faults import FlakyS3Proxy, pool_children, start_worker, stop
 from tests.helpers import API_KEY, make_jpeg
 
 pytestmark = [pytest.mark.slow, pytest.mark.faults]
 AUTH = {"x-api-key": API_KEY}
-
-
-@pytest.fixture
-def redis_proc():
-    r = RedisProcess()
-    r.start()
-    yield r
-    r.stop()
 
 
 def _env(settings: Settings) -> dict[str, str]:

@@ -6,6 +6,7 @@ import io
 import json
 
 import boto3
+import httpx
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
@@ -13,12 +14,13 @@ from fastapi.testclient import TestClient
 
 import shared.ai
 from ingest_worker.api import create_app
+from ingest_worker.celery_app import make_celery
 from shared.ai.bedrock.provider import BedrockProvider
 from shared.ids import new_id
-from shared.keys import original_key
+from shared.keys import ASSETS_PREFIX, original_key
 from shared.manifest import Manifest, Source, load_manifest, save_manifest
 from shared.settings import Settings
-from tests.helpers import API_KEY, make_jpeg
+from tests.helpers import API_KEY, free_port, make_jpeg
 from tests.shared.ai.test_bedrock import _StreamingRuntime
 
 AUTH = {"x-api-key": API_KEY}
@@ -67,12 +69,12 @@ def test_alt_text_is_streamed_as_server_sent_events(bedrock, tmp_path):
     assert sent[:3] == b"\xff\xd8\xff"
 
 
-def test_generate_refines_the_prompt_and_ingests_the_image(bedrock):
-    settings, app, client, install = bedrock
-    runtime = _client("bedrock-runtime")
-    install(BedrockProvider(_client("rekognition"), runtime))
-    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
-    raw = json.dumps({"images": [base64.b64encode(png).decode()], "error": None}).encode()
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+
+
+def _generate(client, runtime) -> httpx.Response:
+    """POST /v1/generate with the text and image models answering (Stubber)."""
+    raw = json.dumps({"images": [base64.b64encode(PNG).decode()], "error": None}).encode()
     with Stubber(runtime) as stub:
         stub.add_response("converse", {
             "output": {"message": {"role": "assistant", "content": [{"text": "A red bike"}]}},
@@ -86,15 +88,34 @@ def test_generate_refines_the_prompt_and_ingests_the_image(bedrock):
             {"modelId": "amazon.titan-image-generator-v2:0", "body": ANY,
              "contentType": "application/json", "accept": "application/json"},
         )  # fmt: skip
-        r = client.post("/v1/generate", json={"prompt": "red bike"}, headers=AUTH)
+        return client.post("/v1/generate", json={"prompt": "red bike"}, headers=AUTH)
+
+
+def test_generate_refines_the_prompt_and_ingests_the_image(bedrock):
+    settings, app, client, install = bedrock
+    runtime = _client("bedrock-runtime")
+    install(BedrockProvider(_client("rekognition"), runtime))
+    r = _generate(client, runtime)
     assert r.status_code == 202, r.text
     body = r.json()
     assert body["refined_prompt"] == "A red bike" and body["status"] == "queued"
     manifest = load_manifest(app.state.store, body["id"])
     assert manifest.generated == {"prompt": "red bike", "refined_prompt": "A red bike"}
-    assert app.state.store.get_bytes(original_key(body["id"])) == png
+    assert app.state.store.get_bytes(original_key(body["id"])) == PNG
     queue = settings.broker_dir / "queue"
     assert sum(1 for p in queue.iterdir() if p.is_file()) == 1  # ingest enqueued
+
+
+def test_generate_while_the_broker_is_down_is_503_and_keeps_nothing(bedrock):
+    settings, app, client, install = bedrock
+    runtime = _client("bedrock-runtime")
+    install(BedrockProvider(_client("rekognition"), runtime))
+    down = settings.model_copy(update={"broker_url": f"redis://127.0.0.1:{free_port()}/0"})
+    app.state.celery = make_celery(down)  # nothing listens on that port
+    r = _generate(client, runtime)
+    assert r.status_code == 503 and r.headers["retry-after"]
+    assert r.json()["error"]["code"] == "queue_unavailable"
+    assert app.state.store.list_children(ASSETS_PREFIX, None, 10) == []
 
 
 def test_generate_validates_the_prompt(bedrock):

@@ -11,8 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ingest_worker.beat import BEAT_NAME
 from shared import imaging
 from shared.libvips import bundle_dir
+from tests.faults import data_dir_processes
 from tests.helpers import corpus_file, free_port, load, make_jpeg, wait_for
 
 pytestmark = pytest.mark.slow
@@ -133,3 +135,25 @@ def test_a_worker_that_dies_is_started_again(server, tmp_path):
     done = wait_for(lambda: client.get(f"/v1/assets/{asset_id}").json())
     assert done["status"] == "ready", done
     assert "the Celery worker exited with code -9" in Path(log).read_text()
+
+
+@pytest.mark.faults
+def test_kill_minus_nine_of_picsha_serve_takes_the_worker_and_beat_along(server, tmp_path):
+    """Nothing supervises them any more: left running, the next `picsha serve` on this data
+    folder would add a second worker and a second beat."""
+    _, _, proc, _ = server
+    data = tmp_path / "data"
+    deadline = time.monotonic() + 60
+
+    def names() -> list[str]:
+        return [p.name for p in data_dir_processes(data).values()]
+
+    while time.monotonic() < deadline and BEAT_NAME not in names():
+        time.sleep(0.1)
+    assert BEAT_NAME in names()
+    proc.kill()
+    proc.wait(10)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and data_dir_processes(data):
+        time.sleep(0.1)
+    assert data_dir_processes(data) == {}

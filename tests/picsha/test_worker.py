@@ -1,10 +1,18 @@
 """The supervisor that keeps `picsha serve`'s Celery worker alive (real child processes)."""
 
+import os
+import signal
 import subprocess
 import sys
 import time
 
-from picsha.worker import SupervisedWorker
+import pytest
+
+from ingest_worker.beat import BEAT_NAME
+from picsha.worker import SupervisedWorker, start_worker
+from shared.settings import Settings
+from tests.faults import data_dir_processes
+from tests.helpers import API_KEY
 
 
 def _spawner(script: str, started: list[subprocess.Popen]):
@@ -63,3 +71,32 @@ def test_a_clean_exit_is_not_fought():
         assert len(started) == 1 and sup.restarts == 0
     finally:
         sup.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.faults
+def test_kill_minus_nine_of_the_worker_leaves_one_beat_and_no_orphan(tmp_path):
+    """`celery worker --beat` as `picsha serve` runs it: its beat used to outlive a killed
+    worker (reparented to init), so the restart made two schedulers, and stopping left one."""
+    settings = Settings(data_dir=tmp_path / "data", api_keys=[API_KEY])
+    sup = SupervisedWorker(lambda: start_worker(settings, 1), poll_seconds=0.1).start()
+
+    def beats() -> dict[int, int]:
+        """pid → parent pid of each beat of this data folder."""
+        procs = data_dir_processes(settings.data_dir)
+        return {pid: p.ppid for pid, p in procs.items() if p.name == BEAT_NAME}
+
+    try:
+        assert _wait(lambda: len(beats()) == 1, timeout=60), data_dir_processes(settings.data_dir)
+        os.kill(sup.proc.pid, signal.SIGKILL)
+        # The restarted worker's own beat is up, and no other beat is left.
+        assert _wait(lambda: sup.restarts == 1 and sup.proc.pid in beats().values(), timeout=60)
+        _wait(lambda: len(beats()) == 1, timeout=10)
+        assert list(beats().values()) == [sup.proc.pid], beats()
+        # Every other process of this data folder is a child of the new worker: no orphans.
+        procs = data_dir_processes(settings.data_dir)
+        assert {p.ppid for pid, p in procs.items() if pid != sup.proc.pid} == {sup.proc.pid}
+    finally:
+        sup.stop()
+    left = settings.data_dir
+    assert _wait(lambda: not data_dir_processes(left), timeout=30), data_dir_processes(left)
