@@ -1,5 +1,7 @@
 """The delivery app: `/render/{id}` on the fly, `/original/{id}` for the untouched upload."""
 
+import logging
+from dataclasses import replace
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -17,6 +19,7 @@ from shared.memory import Trimmer, limit_malloc_arenas
 from shared.settings import Settings, get_settings
 from shared.storage import ObjectNotFound, ObjectStore, open_store
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["delivery"])
 
 
@@ -113,17 +116,26 @@ def respond(
         metrics.RENDER_CACHE.labels("result").inc()  # served from the result store
         return _redirect_to_stored(d, stored_key, headers)
 
-    data = d.source_data(src.key)
+    pyramid = source.pyramid(manifest, src, transform.source_scale(params, geometry, src, extras))
+    pyramid_data = _pyramid_data(d, manifest, pyramid) if pyramid else None
+    used = pyramid if pyramid and pyramid_data is not None else src
+    data = pyramid_data if used is pyramid else d.source_data(src.key)
     watermark = _watermark(d, manifest, params)
     try:
         with d.gate.slot():  # decoding is the expensive part: all of it inside the gate
             boxes: list[transform.Box] = []
-            if params.g == "face":
+            if params.g == "face":  # never from the pyramid: the boxes are in source pixels
                 known = faces.from_manifest(manifest)
                 boxes = known if known is not None else faces.detect(manifest, data, src)
-            job = transform.Job(data, src, params, geometry, fmt, extras, watermark, boxes)
-            image = transform.render(job)
-            body = imaging.encode(image, fmt, params.q, transform.background_rgb(params))
+            job = transform.Job(data, used, params, geometry, fmt, extras, watermark, boxes)
+            try:
+                body = _encode(job)
+            except imaging.ImageDecodeError as exc:
+                if used is src:
+                    raise
+                log.warning("asset %s: pyramid unreadable (%s); rendering from %s",
+                            manifest.id, exc, src.key)  # fmt: skip
+                body = _encode(replace(job, source=d.source_data(src.key), src=src))
     except imaging.ImageDecodeError as exc:
         raise PicshaError(422, "render_failed", f"cannot render this asset: {exc}") from exc
     finally:
@@ -134,6 +146,30 @@ def respond(
         if len(body) > d.settings.render_max_body_bytes:
             return _redirect_to_stored(d, stored_key, headers)
     return Response(body, media_type=media_type, headers=headers)
+
+
+def _encode(job: transform.Job) -> bytes:
+    image = transform.render(job)
+    return imaging.encode(image, job.fmt, job.params.q, transform.background_rgb(job.params))
+
+
+def _pyramid_data(
+    d: Delivery, manifest: Manifest, pyramid: source.RenderSource
+) -> transform.Source | None:
+    """The pyramid's bytes (or file), or None with a warning when the object is missing or
+    not the size the manifest recorded (truncated, or written by another ingest)."""
+    expected = manifest.derivatives["pyramid"].bytes
+    try:
+        local = d.store.local_path(pyramid.key)
+        data = local if local is not None else d.store.get_bytes(pyramid.key)
+        size = local.stat().st_size if local is not None else len(data)
+    except (ObjectNotFound, OSError):
+        data, size = None, None
+    if size != expected:
+        log.warning("asset %s: pyramid %s is %s bytes, the manifest says %d; rendering from "
+                    "the original", manifest.id, pyramid.key, size, expected)  # fmt: skip
+        return None
+    return data
 
 
 def _output_format(

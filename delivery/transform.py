@@ -176,8 +176,16 @@ def _geometry(job: Job) -> pyvips.Image:
         return _gravity_crop(image, w, h, p.g)
     scale = min(v for v in (w and w / src.width, h and h / src.height) if v)
     shrink = _jpeg_shrink(src, source, scale)
+    if src.full_size:  # pyramid pages round their sides up: keep the source's own aspect
+        w, h, size = *_inside(src.full_size, w, h), "force"
     return imaging.thumbnail(source, w or 10_000_000, h, size=size, to_srgb=srgb,
                              jpeg_shrink=shrink)  # fmt: skip
+
+
+def _inside(full: tuple[int, int], w: int | None, h: int | None) -> tuple[int, int]:
+    """The size libvips' thumbnail gives an image of size `full` fitted inside `w` x `h`."""
+    scale = min(v for v in (w and w / full[0], h and h / full[1]) if v)
+    return max(1, round(full[0] * scale)), max(1, round(full[1] * scale))
 
 
 def _cut_then_resize(
@@ -209,17 +217,34 @@ def _cut_then_resize(
 
 
 def _jpeg_shrink(src: RenderSource, source: Source, scale: float) -> int:
-    """The largest JPEG DCT shrink (8, 4, 2) that still decodes at least the target size.
+    """The largest JPEG DCT shrink (8, 4, 2), or pyramid page (2**page), that still decodes
+    at least the target size.
 
-    libvips leaves a 2x margin when it chooses; decoding right at the target costs about
-    0.5-1 dB PSNR (measured in bench/render_vs_thumbor.py) for up to 2x less decode work.
+    libvips leaves a 2x margin when it chooses a JPEG shrink; decoding right at the target
+    costs about 0.5-1 dB PSNR (measured in bench/render_vs_thumbor.py) for up to 2x less
+    decode work. For a pyramid it picks the same page libvips' thumbnail would.
     """
-    if not src.is_jpeg or not isinstance(source, Path) or src.animated:
+    if not isinstance(source, Path) or src.animated:
         return 1
-    for factor in (8, 4, 2):
+    factors = (8, 4, 2) if src.is_jpeg else tuple(2**page for page in range(src.levels - 1, 0, -1))
+    for factor in factors:
         if scale <= 1 / factor:
             return factor
     return 1
+
+
+def source_scale(
+    p: RenderParams, geometry: Geometry, src: RenderSource, extras: Extras
+) -> float | None:
+    """Output pixels per source pixel the render needs at most (rotation and `up` included);
+    None when it reads the source's own pixel grid (no size, a manual region, face boxes)."""
+    w, h = geometry.width, geometry.height
+    if extras.region or p.g == "face" or (w is None and h is None):
+        return None
+    if p.rot in (90, 270):
+        w, h = h, w
+    scales = [v for v in (w and w / src.width, h and h / src.height) if v]
+    return max(scales) if p.effective_fit in ("cover", "fill") else min(scales)
 
 
 def _region(job: Job, w: int | None, h: int | None, size: str) -> pyvips.Image:
