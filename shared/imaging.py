@@ -104,10 +104,11 @@ def thumbnail(
     try:
         if isinstance(source, bytes):
             return pyvips.Image.thumbnail_buffer(source, width, **options)
-        if jpeg_shrink > 1 and not validate:
+        if not validate and (jpeg_shrink > 1 or _file_format(source) == "tiff"):
             # libvips keeps a 2x margin when it picks the JPEG shrink itself; a caller that
-            # knows the exact target may decode straight at 1/2, 1/4 or 1/8 (DCT scaling),
-            # or read that page of a pyramid.
+            # knows the exact target may decode straight at 1/2, 1/4 or 1/8 (DCT scaling).
+            # Of a pyramid, the caller picks the page (libvips would take the smallest one
+            # not smaller than the output).
             image = load_sequential(source, jpeg_shrink)
             if _may_premultiply(crop, to_srgb) and _is_rgba8(image):
                 return _thumbnail_premultiplied(image, width, options)
@@ -116,7 +117,7 @@ def thumbnail(
             # Only the source variant passes load options through (libvips 8.14).
             src = pyvips.Source.new_from_file(str(source))
             return pyvips.Image.thumbnail_source(src, width, **options)
-        if _may_premultiply(crop, to_srgb) and _file_format(source) in ("png", "tiff"):
+        if _may_premultiply(crop, to_srgb) and _file_format(source) == "png":
             image = load_sequential(source)
             if _is_rgba8(image):
                 return _thumbnail_premultiplied(image, width, options)
@@ -165,9 +166,9 @@ def thumbnail_image(
 # labelling the bands "multiband" so `thumbnail` does not premultiply again, gives 47.4 dB
 # for ~7 % more CPU. 8.14 resizes premultiplied floats: unbiased, and its WebPs of soft
 # alpha are a third smaller than any 8-bit path's (4.8 vs 7.2 kB on that crop), so it keeps
-# its own. Only for PNG, which is decoded whole anyway, and the pages of a render pyramid,
-# which the caller picks (JPEG, WebP and HEIF keep libvips' thumbnail and its shrink-on-load;
-# GIF alpha is on/off and animations need thumbnail's page handling).
+# its own. Only for PNG, which is decoded whole anyway, and the page of a render pyramid a
+# caller picked (JPEG, WebP and HEIF keep libvips' thumbnail and its shrink-on-load; GIF
+# alpha is on/off and animations need thumbnail's page handling).
 _ROUNDED_PREMULTIPLY = pyvips.at_least_libvips(8, 15)
 
 
