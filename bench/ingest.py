@@ -12,6 +12,7 @@ overhead at all).
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import time
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ class IngestRun:
     pipeline: float  # manifest created_at → updated_at (server clock)
     polls: int
     other_load: float
+    pyramid_bytes: int  # 0: none written
 
 
 def _ts(value: str) -> float:
@@ -92,6 +94,7 @@ def ingest_once(api, path: Path, load: OtherLoad) -> IngestRun:  # api: httpx.Cl
         pipeline=written - created,
         polls=progress.polls,
         other_load=load.cores(),
+        pyramid_bytes=derivatives.get("pyramid", {}).get("bytes", 0),
     )
 
 
@@ -115,7 +118,14 @@ def main() -> int:
         metavar="S",
         help="wait up to S seconds for other processes to go idle first",
     )
+    parser.add_argument(
+        "--no-pyramid", action="store_true",
+        help="the server makes no pyramid.tif (PICSHA_RENDER_PYRAMID=false): its cost is the "
+        "difference",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.no_pyramid:
+        os.environ["PICSHA_RENDER_PYRAMID"] = "false"  # running_server passes it on
     runs = 2 if args.quick else max(1, args.runs)
     warmup = 1 if args.quick else max(0, args.warmup)
     spacing = random.Random(2)  # fixed seed: the same pauses on every run of the bench
@@ -198,6 +208,13 @@ def main() -> int:
             ["ratio floor / processing", f"{floor_med / medians['processing']:.2f}"],
             ["overhead over the floor", ms(total - floor_med)],
         ],
+    )
+    pyramid = median([r.pyramid_bytes for r in timed])
+    console.print(
+        f"pyramid.tif: {pyramid / 1e6:.2f} MB = {100 * pyramid / path.stat().st_size:.0f} % "
+        "of the original"
+        if pyramid
+        else "no pyramid.tif written"
     )
     for line in server_problems[:10]:
         console.print(f"[yellow]server log:[/] {line}")

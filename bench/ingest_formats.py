@@ -10,6 +10,8 @@ minute on one core. Floor, timed alternately with the pipeline in the same run:
   SVG      the same, drawn at 2048 px (vectors are rasterised to that size);
   RAW      LibRaw's demosaic (the unavoidable decode; libvips cannot read RAW) + the same;
   docs     a bare `soffice --convert-to pdf` with a warm profile + the first page at 1240 px.
+The pipeline runs a second time per sample with `render_pyramid` off: the difference is
+what making `pyramid.tif` adds (time, and its bytes against the original's).
 Then ExifTool: the persistent process (pyexiftool -stay_open) against a process per file.
 """
 
@@ -25,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pyvips
-from common import REPO, make_test_jpeg, print_table
+from common import REPO, make_test_jpeg, make_test_png_alpha, print_table
 
 sys.path.insert(0, str(REPO))
 
@@ -38,8 +40,10 @@ from shared.settings import Settings
 from shared.storage.local import LocalStore
 
 CORPUS = REPO.parent / "shared" / "corpus"
-SAMPLES = [  # (label, path, floor kind)
-    ("JPEG 12 MP", None, "vips"),
+SAMPLES = [  # (label, path or bench input maker, floor kind)
+    ("JPEG 12 MP", make_test_jpeg, "vips"),
+    ("JPEG 50 MP", lambda: make_test_jpeg(8192, 6144), "vips"),
+    ("PNG 24 MP RGBA", lambda: make_test_png_alpha(6000, 4000), "vips"),
     ("HEIC 12 MP (iPhone 8 Plus)", CORPUS / "heif/iphone_8plus_orientation6.heic", "vips"),
     ("RAW RW2 10 MP (LX3)", CORPUS / "raw/panasonic_dmc-lx3.rw2", "raw"),
     ("PSD 627x510, 6 layers", CORPUS / "psd/group_clipping.psd", "vips"),
@@ -113,7 +117,8 @@ FLOORS: dict[str, Callable[[Path, Path], None]] = {
 }
 
 
-def time_pipeline(path: Path, settings: Settings, store: LocalStore) -> float:
+def time_pipeline(path: Path, settings: Settings, store: LocalStore) -> tuple[float, int]:
+    """Seconds, and the bytes of the pyramid it wrote (0: none)."""
     data = path.read_bytes()
     asset_id = new_id()
     store.put_bytes(original_key(asset_id), data)
@@ -130,7 +135,8 @@ def time_pipeline(path: Path, settings: Settings, store: LocalStore) -> float:
     elapsed = time.perf_counter() - start
     if m.status != "ready":
         raise SystemExit(f"{path.name}: {m.status} {m.error}")
-    return elapsed
+    pyramid = m.derivatives.get("pyramid")
+    return elapsed, pyramid.bytes if pyramid else 0
 
 
 def time_floor(kind: str, path: Path, work: Path) -> float:
@@ -167,28 +173,37 @@ def main() -> None:
         root = Path(tmp)
         settings = Settings(data_dir=root / "data")
         store = LocalStore(root / "data" / "objects")
+        flat = settings.model_copy(update={"render_pyramid": False})
         rows = []
-        for label, path, kind in SAMPLES:
-            path = path or make_test_jpeg()
+        for label, source, kind in SAMPLES:
+            path = source if isinstance(source, Path) else source()
             if not path.is_file():
-                rows.append([label, "corpus file missing", "", "", ""])
+                rows.append([label, "corpus file missing"] + [""] * 6)
                 continue
             time_pipeline(path, settings, store)  # warm-up: imports, exiftool, caches
             time_floor(kind, path, Path(tempfile.mkdtemp(dir=root)))
-            ingest, floor = [], []
-            for _ in range(runs):  # alternate, so background load hits both alike
-                ingest.append(time_pipeline(path, settings, store))
+            ingest, without, floor = [], [], []
+            for _ in range(runs):  # alternate, so background load hits all alike
+                seconds, pyramid_bytes = time_pipeline(path, settings, store)
+                ingest.append(seconds)
+                without.append(time_pipeline(path, flat, store)[0])
                 floor.append(time_floor(kind, path, Path(tempfile.mkdtemp(dir=root))))
-            i, f = statistics.median(ingest), statistics.median(floor)
-            rows.append(
-                [label, f"{i * 1000:.0f} ms", f"{60 / i:.0f}", f"{60 / f:.0f}", f"{f / i:.2f}"]
-            )
-            print(f"{label}: ingest {i * 1000:.0f} ms, floor {f * 1000:.0f} ms", flush=True)
+            i, w, f = (statistics.median(v) for v in (ingest, without, floor))
+            of_original = 100 * pyramid_bytes / path.stat().st_size
+            share = f"{pyramid_bytes / 1e6:.2f} MB, {of_original:.0f} %"
+            rows.append([
+                label, f"{i * 1000:.0f} ms", f"{60 / i:.0f}", f"{60 / f:.0f}", f"{f / i:.2f}",
+                f"{(i - w) * 1000:+.0f} ms ({i / w:.2f}x)" if pyramid_bytes else "-",
+                share if pyramid_bytes else "-",
+            ])  # fmt: skip
+            print(f"{label}: ingest {i * 1000:.0f} ms (without pyramid {w * 1000:.0f}), "
+                  f"floor {f * 1000:.0f} ms", flush=True)  # fmt: skip
         print_table(
             f"Ingest per format, in-process, median of {runs} (one core)",
-            ["sample", "ingest", "assets/min", "floor assets/min", "floor/ingest"],
+            ["sample", "ingest", "assets/min", "floor assets/min", "floor/ingest",
+             "pyramid adds", "pyramid bytes (of original)"],
             rows,
-        )
+        )  # fmt: skip
         files = sorted((CORPUS / "jpeg").glob("*.jpg"))[:20]
         if files:
             persistent, per_process = bench_exiftool(files, 1 if args.quick else 3)

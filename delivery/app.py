@@ -1,6 +1,8 @@
 """The delivery app: `/render/{id}` on the fly, `/original/{id}` for the untouched upload."""
 
+import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -18,6 +20,7 @@ from shared.memory import Trimmer, limit_malloc_arenas
 from shared.settings import Settings, get_settings
 from shared.storage import ObjectNotFound, ObjectStore, open_store
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["delivery"])
 
 
@@ -123,20 +126,30 @@ def respond(
         metrics.RENDER_CACHE.labels("result").inc()  # served from the result store
         return _redirect_to_stored(d, stored_key, headers)
 
-    data = d.source_data(src.key)
+    # thumbor's own pipeline (trim, manual crops, focal points) works on the source's grid
+    scale = None if recipe.pipeline else transform.source_scale(params, geometry, src)
+    pyramid = source.pyramid(manifest, src, scale)
+    pyramid_data = _pyramid_data(d, manifest, pyramid) if pyramid else None
+    used = pyramid if pyramid and pyramid_data is not None else src
+    data = pyramid_data if used is pyramid else d.source_data(src.key)
     watermark = _watermark(d, manifest, params.wm) if params.wm else None
     marks = tuple(_watermark(d, manifest, mark) for mark in recipe.marks)
     try:
         with d.gate.slot():  # decoding is the expensive part: all of it inside the gate
             boxes: list[transform.Box] = []
-            if params.g == "face":
+            if params.g == "face":  # never from the pyramid: the boxes are in source pixels
                 known = faces.from_manifest(manifest)
                 boxes = known if known is not None else faces.detect(manifest, data, src)
-            job = transform.Job(data, src, params, geometry, fmt, watermark=watermark,
+            job = transform.Job(data, used, params, geometry, fmt, watermark=watermark,
                                 faces=boxes, marks=marks)  # fmt: skip
-            image = (recipe.pipeline or transform.render)(job)
-            encode = recipe.encode or imaging.encode
-            body = encode(image, fmt, params.q, transform.background_rgb(params))
+            try:
+                body = _encode(job, recipe)
+            except imaging.ImageDecodeError as exc:
+                if used is src:
+                    raise
+                log.warning("asset %s: pyramid unreadable (%s); rendering from %s",
+                            manifest.id, exc, src.key)  # fmt: skip
+                body = _encode(replace(job, source=d.source_data(src.key), src=src), recipe)
     except imaging.ImageDecodeError as exc:
         raise PicshaError(422, "render_failed", f"cannot render this asset: {exc}") from exc
     finally:
@@ -147,6 +160,31 @@ def respond(
         if len(body) > d.settings.render_max_body_bytes:
             return _redirect_to_stored(d, stored_key, headers)
     return Response(body, media_type=media_type, headers=headers)
+
+
+def _encode(job: transform.Job, recipe: transform.Recipe) -> bytes:
+    image = (recipe.pipeline or transform.render)(job)
+    encode = recipe.encode or imaging.encode
+    return encode(image, job.fmt, job.params.q, transform.background_rgb(job.params))
+
+
+def _pyramid_data(
+    d: Delivery, manifest: Manifest, pyramid: source.RenderSource
+) -> transform.Source | None:
+    """The pyramid's bytes (or file), or None with a warning when the object is missing or
+    not the size the manifest recorded (truncated, or written by another ingest)."""
+    expected = manifest.derivatives["pyramid"].bytes
+    try:
+        local = d.store.local_path(pyramid.key)
+        data = local if local is not None else d.store.get_bytes(pyramid.key)
+        size = local.stat().st_size if local is not None else len(data)
+    except (ObjectNotFound, OSError):
+        data, size = None, None
+    if size != expected:
+        log.warning("asset %s: pyramid %s is %s bytes, the manifest says %d; rendering from "
+                    "the original", manifest.id, pyramid.key, size, expected)  # fmt: skip
+        return None
+    return data
 
 
 def _output_format(

@@ -1,4 +1,5 @@
-"""Which object a render reads: the original for web-native images, else a derivative.
+"""Which object a render reads: the original for web-native images, else a derivative;
+the pyramid (`pyramid.tif`) instead of either when its largest page holds enough pixels.
 
 Complex images and vectors with transparency have two proxies: `proxy.png` keeps the alpha
 and is read whenever the output can show it (or flattens it on a chosen `bg`); `proxy.jpg`,
@@ -22,6 +23,8 @@ class RenderSource:
     animated: bool = False
     is_jpeg: bool = False  # the object is a JPEG: delivery may pick the DCT shrink-on-load
     has_alpha: bool = False
+    levels: int = 0  # a pyramid's pages, each half the one before (page 0 is width x height)
+    full_size: tuple[int, int] | None = None  # a pyramid's: the image it was made from
 
 
 def choose(manifest: Manifest, keep_alpha: bool = True) -> RenderSource:
@@ -56,3 +59,22 @@ def choose(manifest: Manifest, keep_alpha: bool = True) -> RenderSource:
             return RenderSource(key, d.width, d.height or 0, False, is_jpeg=not alpha,
                                 has_alpha=alpha)  # fmt: skip
     raise PicshaError(415, "not_renderable", f"a {manifest.kind} asset has no image to render")
+
+
+def pyramid(manifest: Manifest, src: RenderSource, scale: float | None) -> RenderSource | None:
+    """The pyramid instead of `src` when a render at `scale` (output px per px of `src`; None:
+    at the source's own pixels) needs no more than its page 0 holds, else None.
+
+    Only a pyramid made from this very upload counts (its source_sha256), and never for
+    animations, which it does not hold.
+    """
+    info = manifest.derivatives.get("pyramid")
+    if scale is None or info is None or src.animated or not (info.width and info.height):
+        return None
+    if info.source_sha256 != manifest.source.sha256 or not info.levels:
+        return None
+    if src.width * scale > info.width or src.height * scale > info.height:
+        return None
+    full = (src.width, src.height)
+    return RenderSource(info.key, info.width, info.height, False, levels=info.levels,
+                        full_size=full)  # fmt: skip

@@ -30,6 +30,9 @@ FONTS = {"sans": "DejaVu Sans", "serif": "DejaVu Serif", "mono": "DejaVu Sans Mo
 # stays within 0.1 % and 56-63 dB for sigma 1-50, for ~3x the integer CPU (bench/README.md).
 BLUR_OPTIONS = {"min_ampl": 0.05, "precision": "approximate"}
 _SMART = {"attention": "attention", "entropy": "entropy"}
+# Resampling a pyramid page by less than this blurs: a 50 MP photo fitted to 500 px from its
+# 512 px page lost 1.2 dB against the original's render, 0.2 dB at 1.35x (docs/decisions.md).
+PAGE_MARGIN = 1.4
 _ANIMATED_FORMATS = ("gif", "webp")
 
 
@@ -37,13 +40,6 @@ _ANIMATED_FORMATS = ("gif", "webp")
 class Geometry:
     width: int | None
     height: int | None
-
-
-@dataclass(frozen=True)
-class Extras:
-    """Operations /render has no parameters for."""
-
-    region: tuple[int, int, int, int] | None = None  # manual crop: left, top, right, bottom
 
 
 @dataclass(frozen=True)
@@ -59,7 +55,6 @@ class Job:
     params: RenderParams
     geometry: Geometry
     fmt: str
-    extras: Extras = field(default_factory=Extras)
     watermark: Watermark | None = None
     faces: list[Box] = field(default_factory=list)
     marks: tuple[Watermark, ...] = ()  # a Recipe's `marks`, loaded, in order
@@ -125,7 +120,7 @@ def keeps_animation(job: Job) -> bool:
         and job.fmt in _ANIMATED_FORMATS
         and p.effective_fit in ("inside", "fill", "cover")
         and p.g in ("center", "attention", "entropy")
-        and not (p.rot or p.flip or p.wm or p.txt or job.extras != Extras())
+        and not (p.rot or p.flip or p.wm or p.txt)
     )
 
 
@@ -165,8 +160,6 @@ def _geometry(job: Job) -> pyvips.Image:
     source = job.source
     if keeps_animation(job) and isinstance(source, Path):
         source = Path(f"{source}[n=-1]")
-    if job.extras.region:
-        return _region(job, w, h, size)
     if w is None and h is None:
         w, h = src.width, src.height
     srgb = src.has_icc
@@ -198,6 +191,8 @@ def _geometry(job: Job) -> pyvips.Image:
         return _gravity_crop(image, w, h, p.g)
     scale = min(v for v in (w and w / src.width, h and h / src.height) if v)
     shrink = _jpeg_shrink(src, source, scale)
+    if src.full_size:  # pyramid pages round their sides up: keep the source's own aspect
+        w, h, size = *_inside(src.full_size, w, h), "force"
     return imaging.thumbnail(source, w or 10_000_000, h, size=size, to_srgb=srgb,
                              jpeg_shrink=shrink)  # fmt: skip
 
@@ -209,6 +204,12 @@ def _box_within(w: int, h: int, src_w: int, src_h: int) -> tuple[int, int]:
     """
     factor = min(1.0, src_w / w, src_h / h)
     return max(1, min(src_w, round(w * factor))), max(1, min(src_h, round(h * factor)))
+
+
+def _inside(full: tuple[int, int], w: int | None, h: int | None) -> tuple[int, int]:
+    """The size libvips' thumbnail gives an image of size `full` fitted inside `w` x `h`."""
+    scale = min(v for v in (w and w / full[0], h and h / full[1]) if v)
+    return max(1, round(full[0] * scale)), max(1, round(full[1] * scale))
 
 
 def _cut_then_resize(
@@ -240,12 +241,18 @@ def _cut_then_resize(
 
 
 def _jpeg_shrink(src: RenderSource, source: Source, scale: float) -> int:
-    """The largest JPEG DCT shrink (8, 4, 2) that still decodes at least the target size.
+    """The largest JPEG DCT shrink (8, 4, 2) that still decodes at least the target size, or
+    the pyramid page to read (as its shrink, 2**page).
 
-    libvips leaves a 2x margin when it chooses; decoding right at the target costs about
-    0.5-1 dB PSNR (measured in bench/render_vs_thumbor.py) for up to 2x less decode work.
+    libvips leaves a 2x margin when it chooses a JPEG shrink; decoding right at the target
+    costs about 0.5-1 dB PSNR (measured in bench/render_vs_thumbor.py) for up to 2x less
+    decode work.
     """
-    if not src.is_jpeg or not isinstance(source, Path) or src.animated:
+    if not isinstance(source, Path) or src.animated:
+        return 1
+    if src.levels:
+        return _pyramid_shrink(src.levels, scale)
+    if not src.is_jpeg:
         return 1
     for factor in (8, 4, 2):
         if scale <= 1 / factor:
@@ -253,31 +260,26 @@ def _jpeg_shrink(src: RenderSource, source: Source, scale: float) -> int:
     return 1
 
 
-def _region(job: Job, w: int | None, h: int | None, size: str) -> pyvips.Image:
-    """thumbor's manual crop (source pixels, before resizing): no shrink-on-load here."""
-    left, top, right, bottom = job.extras.region  # type: ignore[misc]
-    base = _full(job.source).autorot()
-    if job.src.has_icc:
-        base = base.icc_transform("srgb", embedded=True)
-    right, bottom = min(right, base.width), min(bottom, base.height)
-    if right - left < 1 or bottom - top < 1:
-        raise PicshaError(400, "invalid_parameter", "crop region is outside the image")
-    image = base.crop(left, top, right - left, bottom - top)
-    if w is None and h is None:
-        return image
-    crop = "centre" if job.params.effective_fit == "cover" and w and h else None
-    if crop and not job.params.up:
-        w, h = _box_within(w, h, image.width, image.height)  # type: ignore[arg-type]
-    options = {"height": h or 10_000_000, "size": size}
-    if crop:
-        options["crop"] = crop
-    return image.thumbnail_image(w or 10_000_000, **options)
+def _pyramid_shrink(levels: int, scale: float) -> int:
+    """2**page of the smallest page at least PAGE_MARGIN times the output's size, or exactly
+    it. (libvips' thumbnail takes the smallest page that is not smaller.)"""
+    for page in range(levels - 1, 0, -1):
+        ratio = 1 / (scale * 2**page)  # page pixels per output pixel
+        if ratio >= PAGE_MARGIN or math.isclose(ratio, 1):
+            return 2**page
+    return 1
 
 
-def _full(source: Source) -> pyvips.Image:
-    if isinstance(source, bytes):
-        return pyvips.Image.new_from_buffer(source, "")
-    return pyvips.Image.new_from_file(str(source))
+def source_scale(p: RenderParams, geometry: Geometry, src: RenderSource) -> float | None:
+    """Output pixels per source pixel the render needs at most (rotation and `up` included);
+    None when it reads the source's own pixel grid (no size, face boxes)."""
+    w, h = geometry.width, geometry.height
+    if p.g == "face" or (w is None and h is None):
+        return None
+    if p.rot in (90, 270):
+        w, h = h, w
+    scales = [v for v in (w and w / src.width, h and h / src.height) if v]
+    return max(scales) if p.effective_fit in ("cover", "fill") else min(scales)
 
 
 def _gravity_crop(image: pyvips.Image, w: int, h: int, gravity: str) -> pyvips.Image:

@@ -104,15 +104,20 @@ def thumbnail(
     try:
         if isinstance(source, bytes):
             return pyvips.Image.thumbnail_buffer(source, width, **options)
-        if jpeg_shrink > 1 and not validate:
+        if not validate and (jpeg_shrink > 1 or _file_format(source) == "tiff"):
             # libvips keeps a 2x margin when it picks the JPEG shrink itself; a caller that
             # knows the exact target may decode straight at 1/2, 1/4 or 1/8 (DCT scaling).
-            return load_sequential(source, jpeg_shrink).thumbnail_image(width, **options)
+            # Of a pyramid, the caller picks the page (libvips would take the smallest one
+            # not smaller than the output).
+            image = load_sequential(source, jpeg_shrink)
+            if _may_premultiply(crop, to_srgb) and _is_rgba8(image):
+                return _thumbnail_premultiplied(image, width, options)
+            return image.thumbnail_image(width, **options)
         if validate:
             # Only the source variant passes load options through (libvips 8.14).
             src = pyvips.Source.new_from_file(str(source))
             return pyvips.Image.thumbnail_source(src, width, **options)
-        if _may_premultiply(crop, to_srgb) and _is_png(source):
+        if _may_premultiply(crop, to_srgb) and _file_format(source) == "png":
             image = load_sequential(source)
             if _is_rgba8(image):
                 return _thumbnail_premultiplied(image, width, options)
@@ -122,8 +127,12 @@ def thumbnail(
 
 
 def load_sequential(path: Path, shrink: int = 1) -> pyvips.Image:
-    """Open for one top-to-bottom pass; `shrink` > 1 is a JPEG's DCT shrink-on-load."""
+    """Open for one top-to-bottom pass; `shrink` > 1 is a JPEG's DCT shrink-on-load, or the
+    page of a pyramid TIFF (shared/pyramid.py) that is `shrink` times smaller than page 0."""
     try:
+        if shrink > 1 and _file_format(path) == "tiff":
+            page = shrink.bit_length() - 1
+            return pyvips.Image.new_from_file(str(path), page=page, access="sequential")
         if shrink > 1:
             return pyvips.Image.new_from_file(str(path), shrink=shrink, access="sequential")
         return pyvips.Image.new_from_file(str(path), access="sequential")
@@ -157,20 +166,20 @@ def thumbnail_image(
 # labelling the bands "multiband" so `thumbnail` does not premultiply again, gives 47.4 dB
 # for ~7 % more CPU. 8.14 resizes premultiplied floats: unbiased, and its WebPs of soft
 # alpha are a third smaller than any 8-bit path's (4.8 vs 7.2 kB on that crop), so it keeps
-# its own. Only for PNG, which is decoded whole anyway (JPEG, WebP and HEIF keep libvips'
-# thumbnail and its shrink-on-load; GIF alpha is on/off and animations need thumbnail's
-# page handling).
+# its own. Only for PNG, which is decoded whole anyway, and the page of a render pyramid a
+# caller picked (JPEG, WebP and HEIF keep libvips' thumbnail and its shrink-on-load; GIF
+# alpha is on/off and animations need thumbnail's page handling).
 _ROUNDED_PREMULTIPLY = pyvips.at_least_libvips(8, 15)
 
 
-def _is_png(path: Path) -> bool:
-    """By magic number: 8 bytes read, where opening the file would parse its whole header.
-    A name with libvips load options (`x.gif[n=-1]`) is no plain file: not a PNG here."""
+def _file_format(path: Path) -> str | None:
+    """By magic number: 16 bytes read, where opening the file would parse its whole header.
+    A name with libvips load options (`x.gif[n=-1]`) is no plain file: None here."""
     try:
         with open(path, "rb") as f:
-            return sniff_format(f.read(16)) == "png"
+            return sniff_format(f.read(16))
     except OSError:
-        return False
+        return None
 
 
 def _may_premultiply(crop: str | None, to_srgb: bool) -> bool:
@@ -305,6 +314,8 @@ def sniff_format(data: bytes) -> str | None:
         return "avif"
     if data[:6] in (b"GIF87a", b"GIF89a"):
         return "gif"
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return "tiff"  # not an output format: the render pyramid
     return None
 
 

@@ -5,7 +5,7 @@ from typing import Literal
 ASSETS_PREFIX = "assets"
 RENDERS_PREFIX = "renders"
 
-Derivative = Literal["proxy", "proxy_alpha", "optimized", "thumb", "document", "poster"]
+Derivative = Literal["proxy", "proxy_alpha", "optimized", "thumb", "document", "poster", "pyramid"]
 
 DERIVATIVE_FILES: dict[str, str] = {
     "proxy": "proxy.jpg",
@@ -14,6 +14,7 @@ DERIVATIVE_FILES: dict[str, str] = {
     "thumb": "thumb.webp",
     "document": "document.pdf",
     "poster": "poster.jpg",
+    "pyramid": "pyramid.tif",  # tiled render source, half size and below (shared/pyramid.py)
 }
 
 

@@ -52,6 +52,8 @@ class DerivativeInfo(_Model):
     width: int | None = None
     height: int | None = None
     bytes: int
+    levels: int | None = None  # pyramid: pages, each half the one before
+    source_sha256: str | None = None  # pyramid: the upload it was made from
 
 
 class Metadata(_Model):

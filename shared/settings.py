@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     optimized_side: int = 2048
     optimized_quality: int = 80
     thumb_side: int = 150
+    # pyramid.tif, the tiled render source made at ingest (shared/pyramid.py); off: none is
+    # made, and delivery renders assets ingested from then on from originals and proxies.
+    render_pyramid: bool = True
 
     # Search and AI (issue 5).
     search_index_path: Path | None = None  # embedded index file; default data_dir/index/

@@ -63,8 +63,9 @@ def build(
         if visual != path:  # our own sRGB JPEG or PNG: its header is cheap and trusted
             header = imaging.probe(visual, settings.max_source_pixels)
         samples, base = render.make_samples(
-            manifest.id, visual, header, settings, store, manifest.pre_render_sizes
-        )
+            manifest.id, visual, header, settings, store, manifest.pre_render_sizes,
+            pyramid_of=None if manifest.image.animated else manifest.source.sha256,
+        )  # fmt: skip
         out.update(samples)
         manifest.placeholders = placeholders.compute(base)
     manifest.derivatives = out

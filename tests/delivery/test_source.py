@@ -1,12 +1,25 @@
 """Which object a render reads, checked on output pixels through the real app and pipeline:
-transparent vectors keep their alpha, opaque complex images and documents still render."""
+transparent vectors keep their alpha, opaque complex images and documents still render, and
+large images render from their pyramid unless it is damaged, stale or too small."""
+
+import logging
+import math
+from dataclasses import replace
 
 import pytest
 import pyvips
 
-from delivery import source
-from shared.keys import derivative_key
-from tests.helpers import HALF_LOGO_SVG, corpus_file, load, needs_worker_libvips
+from delivery import source, transform
+from shared.keys import derivative_key, original_key
+from shared.manifest import save_manifest
+from tests.helpers import (
+    HALF_LOGO_SVG,
+    corpus_file,
+    load,
+    make_jpeg,
+    make_png_alpha,
+    needs_worker_libvips,
+)
 
 
 @pytest.fixture
@@ -89,3 +102,113 @@ def test_jpeg_outputs_read_the_jpeg_proxy_and_the_rest_the_png(logo):
     assert source.choose(logo, keep_alpha=False).key == derivative_key(logo.id, "proxy")
     chosen = source.choose(logo)
     assert chosen.key == derivative_key(logo.id, "proxy_alpha") and not chosen.is_jpeg
+
+
+# --- the pyramid --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def photo_2400(ingest, tmp_path, store):
+    """A 2400x1800 photo whose original is then replaced by a black image of the same size,
+    so every render shows which object it read: black = the original, a photo = the pyramid."""
+    asset = ingest(make_jpeg(tmp_path / "photo.jpg", 2400, 1800).read_bytes(), "photo.jpg")
+    assert asset.status == "ready", asset.error
+    black = pyvips.Image.black(2400, 1800, bands=3).copy(interpretation="srgb")
+    store.put_bytes(original_key(asset.id), black.jpegsave_buffer())
+    return asset
+
+
+def _from_pyramid(image: pyvips.Image) -> bool:
+    return image.avg() > 30  # the black original averages 0
+
+
+@pytest.mark.parametrize(
+    ("query", "size", "pyramid"),
+    [
+        ("wd=500&ht=500&crop=true&fm=webp", (500, 500), True),
+        ("wd=500&fm=webp", (500, 375), True),
+        ("ht=300&fm=jpeg&rot=90", (225, 300), True),
+        ("wd=1200&fm=jpeg", (1200, 900), True),  # exactly page 0
+        ("wd=1201&fm=jpeg", (1201, 901), False),  # more than page 0 holds
+        ("wd=500&ht=500&crop=true&g=face&fm=jpeg", (500, 500), False),  # boxes in source px
+        ("fm=png&gray=true", (2400, 1800), False),  # the source's own size
+    ],
+)
+def test_renders_read_the_pyramid_when_it_holds_enough_pixels(
+    client, photo_2400, query, size, pyramid
+):
+    image = _render(client, photo_2400, query)
+    assert (image.width, image.height) == size
+    assert _from_pyramid(image) == pyramid
+
+
+def test_a_pyramid_render_matches_the_render_from_the_original(
+    client, ingest, photo_2400, tmp_path
+):
+    image = _render(client, photo_2400, "wd=500&ht=500&crop=true&fm=png")
+    photo = (tmp_path / "photo.jpg").read_bytes()
+    original = ingest(photo, "photo.jpg", process=False)  # not ingested: no
+    original.status, original.kind = "ready", "image"  # pyramid, same pixels otherwise
+    original.source.mime, original.image = "image/jpeg", photo_2400.image
+    save_manifest(client.app.state.delivery.store, original)
+    expected = _render(client, original, "wd=500&ht=500&crop=true&fm=png")
+    diff = (image.cast("float") - expected.cast("float")) ** 2
+    assert 10 * math.log10(255**2 / max(diff.avg(), 1e-9)) > 38
+
+
+def _damage(store, asset, how: str) -> None:
+    key = asset.derivatives["pyramid"].key
+    data = store.get_bytes(key)
+    if how == "missing":
+        store.delete_prefix(key)
+    elif how == "truncated":
+        store.put_bytes(key, data[: len(data) // 2])
+    else:  # unreadable, same size
+        store.put_bytes(key, b"II*\x00" + b"\xff" * (len(data) - 4))
+
+
+@pytest.mark.parametrize("how", ["missing", "truncated", "unreadable"])
+def test_a_damaged_pyramid_falls_back_to_the_original_with_a_warning(
+    client, store, photo_2400, caplog, how
+):
+    _damage(store, photo_2400, how)
+    with caplog.at_level(logging.WARNING, logger="delivery.app"):
+        image = _render(client, photo_2400, "wd=500&fm=webp")
+    assert (image.width, image.height) == (500, 375) and not _from_pyramid(image)
+    assert any("pyramid" in r.getMessage() for r in caplog.records)
+
+
+def test_assets_without_a_pyramid_render_from_the_original(client, store, photo_2400):
+    del photo_2400.derivatives["pyramid"]  # ingested before pyramids existed
+    save_manifest(store, photo_2400)
+    assert not _from_pyramid(_render(client, photo_2400, "wd=500&fm=webp"))
+
+
+def test_a_pyramid_of_another_upload_is_never_used(client, store, photo_2400):
+    photo_2400.source.sha256 = "1" * 64  # the asset now holds another upload
+    save_manifest(store, photo_2400)
+    assert not _from_pyramid(_render(client, photo_2400, "wd=500&fm=webp"))
+
+
+def test_animations_and_full_size_renders_never_take_the_pyramid(photo_2400):
+    src = source.choose(photo_2400)
+    assert source.pyramid(photo_2400, src, 0.2).key.endswith("/pyramid.tif")
+    assert source.pyramid(photo_2400, src, None) is None
+    assert source.pyramid(photo_2400, replace(src, animated=True), 0.2) is None
+
+
+def test_a_transparent_image_renders_from_its_pyramid_with_alpha(client, ingest, tmp_path):
+    asset = ingest(make_png_alpha(tmp_path / "a.png", 2400, 1600).read_bytes(), "a.png")
+    assert "pyramid" in asset.derivatives
+    image = _render(client, asset, "wd=500&fm=webp")
+    assert (image.width, image.height, image.bands) == (500, 333, 4)
+    left, right = image.getpoint(5, 150), image.getpoint(494, 150)
+    assert left[3] < 10 and right[3] > 245 and abs(right[0] - 200) <= 2
+
+
+def test_the_page_read_is_at_least_1_4_times_the_output_or_exactly_its_size():
+    # pages of a 2000 px page 0: 1000, 500, 250
+    assert transform._pyramid_shrink(4, 500 / 2000) == 4  # page 2, exactly
+    assert transform._pyramid_shrink(4, 480 / 2000) == 2  # page 2 is only 1.04x: page 1
+    assert transform._pyramid_shrink(4, 350 / 2000) == 4  # page 2 is 1.43x
+    assert transform._pyramid_shrink(4, 1500 / 2000) == 1  # page 0

@@ -1,6 +1,7 @@
 """The pipeline in-process on real files: outcome, error codes, and nothing lost."""
 
 import pytest
+import pyvips
 
 from ingest_worker import pipeline
 from shared.ids import new_id
@@ -109,7 +110,7 @@ def test_a_heic_gets_a_proxy_samples_and_placeholders(settings, store):
     assert (m.kind, m.source.mime) == ("complex_image", "image/heic")
     assert (m.image.width, m.image.height) == (3024, 4032)
     assert m.image.icc == "Display P3"
-    assert set(m.derivatives) == {"proxy", "optimized", "thumb"}
+    assert set(m.derivatives) == {"proxy", "optimized", "thumb", "pyramid"}
     proxy = m.derivatives["proxy"]
     assert (proxy.width, proxy.height) == (3024, 4032)
     assert store.get_bytes(proxy.key)[:3] == b"\xff\xd8\xff"
@@ -132,7 +133,7 @@ def test_a_docx_gets_document_pdf_poster_and_samples(settings, store):
     m = pipeline.process(_upload(store, data, "report.docx"), settings, store)
     assert m.status == "ready", m.error
     assert m.kind == "document"
-    assert set(m.derivatives) == {"document", "poster", "optimized", "thumb"}
+    assert set(m.derivatives) == {"document", "poster", "optimized", "thumb", "pyramid"}
     assert store.get_bytes(m.derivatives["document"].key)[:5] == b"%PDF-"
     assert m.derivatives["poster"].width == 1240
     assert m.image.pages >= 2
@@ -148,7 +149,7 @@ def test_a_pdf_upload_gets_a_poster_but_no_second_pdf(settings, store):
         store,
     )
     assert m.status == "ready", m.error
-    assert set(m.derivatives) == {"poster", "optimized", "thumb"}
+    assert set(m.derivatives) == {"poster", "optimized", "thumb", "pyramid"}
     assert (m.image.pages, m.metadata.pages) == (2, 2)
 
 
@@ -193,3 +194,29 @@ def test_stage_durations_are_measured(settings, store):
     asset_id = _upload(store, corpus_file("jpeg/canon_eos40d.jpg").read_bytes(), "x.jpg")
     pipeline.process(asset_id, settings, store)
     assert all(count(s) > before[s] for s in ("metadata", "render"))
+
+
+def test_large_images_get_a_pyramid_of_this_upload_and_animations_none(settings, store, tmp_path):
+    data = make_jpeg(tmp_path / "photo.jpg", 2400, 1800).read_bytes()
+    m = pipeline.process(_upload(store, data, "photo.jpg"), settings, store)
+    info = m.derivatives["pyramid"]
+    assert (info.width, info.height, info.source_sha256) == (1200, 900, m.source.sha256)
+    assert store.get_bytes(info.key)[:4] == b"II*\x00"
+    frames = pyvips.Image.black(1200, 2000, bands=3).draw_rect([255, 0, 0], 0, 1000, 1200, 1000)
+    frames = frames.copy(interpretation="srgb")
+    frames.set_type(pyvips.GValue.gint_type, "page-height", 1000)
+    gif = frames.gifsave_buffer()
+    m = pipeline.process(_upload(store, gif, "two-frames.gif"), settings, store)
+    assert m.image.animated and (m.image.width, m.image.height) == (1200, 1000)
+    assert "pyramid" not in m.derivatives
+
+
+def test_reprocess_gives_an_older_asset_its_pyramid(settings, store, tmp_path):
+    data = make_jpeg(tmp_path / "photo.jpg", 2400, 1800).read_bytes()
+    asset_id = _upload(store, data, "photo.jpg", pre_render_sizes=False)
+    m = pipeline.process(asset_id, settings, store)
+    key = m.derivatives.pop("pyramid").key  # as ingested before pyramids existed
+    store.delete_prefix(key)
+    save_manifest(store, m)
+    m = pipeline.process(asset_id, settings, store)  # what `picsha reprocess` runs
+    assert m.derivatives["pyramid"].bytes == len(store.get_bytes(key))

@@ -27,7 +27,7 @@ def _ingest(store, settings, data: bytes, name: str) -> Manifest:
 def test_a_transparent_vector_keeps_alpha_in_its_proxy_png_and_samples(settings, store):
     m = _ingest(store, settings, DISC, "disc.svg")
     assert m.status == "ready", m.error
-    assert set(m.derivatives) == {"proxy", "proxy_alpha", "optimized", "thumb"}
+    assert set(m.derivatives) == {"proxy", "proxy_alpha", "optimized", "thumb", "pyramid"}
     proxy_jpeg = store.get_bytes(derivative_key(m.id, "proxy"))
     assert imaging.sniff_format(proxy_jpeg) == "jpeg"
     for name, side in (("proxy_alpha", 2048), ("optimized", None), ("thumb", 150)):
@@ -46,7 +46,7 @@ def test_an_opaque_vector_gets_the_jpeg_proxy_only(settings, store):
     square = DISC.replace(b"<circle", b'<rect width="300" height="300" fill="#00f"/><circle')
     m = _ingest(store, settings, square, "square.svg")
     assert m.status == "ready", m.error
-    assert set(m.derivatives) == {"proxy", "optimized", "thumb"}
+    assert set(m.derivatives) == {"proxy", "optimized", "thumb", "pyramid"}
     assert not m.image.has_alpha
     thumb = pyvips.Image.new_from_buffer(store.get_bytes(m.derivatives["thumb"].key), "")
     assert thumb.bands == 3

@@ -42,3 +42,33 @@ def test_bomb_is_refused_before_decoding(settings):
     with pytest.raises(StageError) as err:
         render.inspect(corpus_file("hostile/bomb_16384x16384.png"), settings, None)
     assert err.value.code == "too_many_pixels"
+
+
+@pytest.mark.parametrize("pre_render_sizes", [True, False])
+def test_the_pyramid_comes_from_the_samples_decode_upright(
+    tmp_path, settings, store, pre_render_sizes
+):
+    path = make_jpeg(tmp_path / "big.jpg", 3000, 2000, orientation=6)
+    _, header = render.inspect(path, settings, None)
+    out, base = render.make_samples(
+        "d" * 21, path, header, settings, store, pre_render_sizes, pyramid_of="f" * 64
+    )
+    info = out["pyramid"]
+    data = store.get_bytes(info.key)
+    assert info.key.endswith("/pyramid.tif") and data[:4] == b"II*\x00"
+    assert (info.width, info.height, info.levels) == (1000, 1500, 4)  # rotated upright
+    assert info.bytes == len(data) and info.source_sha256 == "f" * 64
+    page = load(data)
+    assert (page.width, page.height, page.get("n-pages")) == (1000, 1500, 4)
+    assert max(base.width, base.height) == (2048 if pre_render_sizes else render.CHECK_SIDE)
+
+
+def test_no_pyramid_for_small_images_unless_asked_or_when_switched_off(tmp_path, settings, store):
+    small = make_jpeg(tmp_path / "small.jpg", 1000, 700)
+    _, header = render.inspect(small, settings, None)
+    assert render.make_samples("e" * 21, small, header, settings, store, False, "f" * 64)[0] == {}
+    big = make_jpeg(tmp_path / "big.jpg", 1600, 1200)
+    _, header = render.inspect(big, settings, None)
+    assert render.make_samples("e" * 21, big, header, settings, store, False)[0] == {}
+    settings.render_pyramid = False
+    assert render.make_samples("e" * 21, big, header, settings, store, False, "f" * 64)[0] == {}
