@@ -35,7 +35,9 @@ RATIOS = [(300, None), (100, None), (25, None), (None, 200), (None, 50), (300, 3
           (50, 50), (300, 25), (25, 300), (25, 50), (50, 25)]  # fmt: skip
 
 
-@pytest.mark.parametrize(("source", "mark", "ratios"), list(itertools.product(SOURCES, MARKS, RATIOS)))
+@pytest.mark.parametrize(
+    ("source", "mark", "ratios"), list(itertools.product(SOURCES, MARKS, RATIOS))
+)
 def test_watermark_size_fits_fills_and_keeps_the_aspect(source, mark, ratios):
     w_ratio, h_ratio = ((r or 0) / 100 for r in ratios)
     width, height = compose.watermark_size(source, mark, w_ratio, h_ratio)
