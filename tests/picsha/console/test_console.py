@@ -405,11 +405,12 @@ def test_near_duplicates_similar_images_and_people(
     astronaut = skimage_jpeg("astronaut")
     crop = pyvips.Image.new_from_buffer(astronaut, "").crop(50, 0, 400, 400).flip("horizontal")
     chelsea = skimage_jpeg("chelsea")
+    half_chelsea = pyvips.Image.new_from_buffer(chelsea, "").resize(0.5)
     files = {
         "astronaut.jpg": astronaut,
         "IMG_2041.jpg": crop.resize(1.7).jpegsave_buffer(Q=80),  # the same woman, another shot
         "chelsea.jpg": chelsea,
-        "chelsea-small.jpg": pyvips.Image.new_from_buffer(chelsea, "").resize(0.5).jpegsave_buffer(),
+        "chelsea-small.jpg": half_chelsea.jpegsave_buffer(),  # a near-duplicate
     }
     paths = []
     for name, data in files.items():
