@@ -153,6 +153,14 @@ def ingest(
     pre_render_sizes: Annotated[
         bool, typer.Option("--pre-render-sizes", help="also make optimized.webp and thumb.webp")
     ] = False,
+    presigned: Annotated[
+        bool,
+        typer.Option(
+            "--presigned",
+            help="send every file straight to the bucket (POST /v1/assets/presigned; S3 "
+            "mode), as is done anyway for files past the body limit the server states",
+        ),
+    ] = False,
     concurrency: ConcurrencyOpt = 4,
     wait: WaitOpt = True,
     server: ServerOpt = None,
@@ -168,8 +176,9 @@ def ingest(
 
     files = uploader.collect(paths, recursive)
     with PicshaClient(resolve_target(server, api_key), pool=concurrency) as client:
-        client.ping()  # one clear line now, rather than one per file, when nothing answers
-        jobs = uploader.jobs(client, files, pre_render_sizes)
+        health = client.ping()  # one clear line now, not one per file, when nothing answers
+        presigned_from = uploader.presigned_above(health, presigned)
+        jobs = uploader.jobs(client, files, pre_render_sizes, presigned_from)
         _run_jobs("ingest", client, jobs, concurrency, wait, as_json)
 
 
