@@ -153,6 +153,14 @@ def ingest(
     pre_render_sizes: Annotated[
         bool, typer.Option("--pre-render-sizes", help="also make optimized.webp and thumb.webp")
     ] = False,
+    presigned: Annotated[
+        bool,
+        typer.Option(
+            "--presigned",
+            help="send every file straight to the bucket (POST /v1/assets/presigned; S3 "
+            "mode), as is done anyway for files past the body limit the server states",
+        ),
+    ] = False,
     concurrency: ConcurrencyOpt = 4,
     wait: WaitOpt = True,
     server: ServerOpt = None,
@@ -168,8 +176,9 @@ def ingest(
 
     files = uploader.collect(paths, recursive)
     with PicshaClient(resolve_target(server, api_key), pool=concurrency) as client:
-        client.ping()  # one clear line now, rather than one per file, when nothing answers
-        jobs = uploader.jobs(client, files, pre_render_sizes)
+        health = client.ping()  # one clear line now, not one per file, when nothing answers
+        presigned_from = uploader.presigned_above(health, presigned)
+        jobs = uploader.jobs(client, files, pre_render_sizes, presigned_from)
         _run_jobs("ingest", client, jobs, concurrency, wait, as_json)
 
 
@@ -358,40 +367,69 @@ def sign(
 def doctor(
     server: Annotated[
         str | None,
-        typer.Option("--server", "-s", help="also check this server answers", show_default=False),
+        typer.Option(
+            "--server",
+            "-s",
+            help="smoke-test this server instead: upload, render and delete a tiny image",
+            show_default=False,
+        ),
     ] = None,
+    api_key: KeyOpt = None,
+    signing_key: Annotated[
+        str | None,
+        typer.Option(
+            "--signing-key",
+            help="the server's render-URL signing key (env PICSHA_SIGNING_KEY)",
+            show_default=False,
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option(min=1, help="seconds to wait for the test image to be ready")
+    ] = 120,
     as_json: JsonOpt = False,
 ) -> None:
-    """Check the imaging stack, broker, storage, index and AI provider; say how to fix.
+    """Check this machine, or with --server a running Picsha; say how to fix what fails.
 
-    Checks libvips, ExifTool, libmagic, LibreOffice, ImageMagick + Ghostscript (and its
-    policy), the broker, storage, search index and AI provider.
+    On this machine: libvips, ExifTool, libmagic, LibreOffice, ImageMagick + Ghostscript
+    (and its policy), the broker, storage, search index and AI provider.
+
+    With --server (e.g. after a deploy): upload a tiny generated PNG, wait until it is
+    ready, render it (format by magic bytes, pixel size), fetch the original back, and
+    delete it again.
 
     Exit 0 when all pass (warnings allowed), 1 when any check fails.
     """
-    from picsha.doctor import FAIL, Check, environment_summary, run_checks
-    from shared.settings import Settings
+    from picsha.doctor import FAIL
 
-    settings = Settings()
-    checks = run_checks(settings)
     if server:
-        try:
-            with PicshaClient(resolve_target(server, None), timeout=10) as client:
-                health = client.ping()
-            checks.append(Check("server", "ok", f"{server} answers: {health}"))
-        except CliError as exc:
-            checks.append(Check("server", FAIL, exc.message, "start it with `picsha serve`"))
-    if as_json:
-        _print_json({"environment": environment_summary(settings),
-                     "checks": [c.as_dict() for c in checks]})  # fmt: skip
+        from picsha import smoke
+
+        key = signing_key or os.environ.get("PICSHA_SIGNING_KEY")
+        checks = smoke.run(resolve_target(server, api_key), key, timeout)
+        report: dict[str, Any] = {"server": server}
+        title = f"picsha doctor --server {server}"
     else:
-        table = Table(title="picsha doctor", title_justify="left")
+        from picsha.doctor import environment_summary, run_checks
+        from shared.settings import Settings
+
+        settings = Settings()
+        checks = run_checks(settings)
+        report = {"environment": environment_summary(settings)}
+        title = "picsha doctor"
+    if as_json:
+        _print_json(report | {"checks": [c.as_dict() for c in checks]})
+    else:
+        table = Table(title=_plain(title), title_justify="left")
         for column in ("check", "status", "detail", "how to fix"):
             table.add_column(column, overflow="fold")
         marks = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[red]FAIL[/]"}
         for c in checks:
-            table.add_row(c.name, marks[c.status], _plain(c.detail), _plain(c.fix or ""))
+            mark = marks.get(c.status, f"[dim]{c.status}[/]")
+            table.add_row(c.name, mark, _plain(c.detail), _plain(c.fix or ""))
         out.print(table)
+        failed = sum(c.status == FAIL for c in checks)
+        verdict = f"[red]FAIL[/]: {failed} of {len(checks)} failed" if failed else "[green]PASS[/]"
+        out.print(verdict)
     if any(c.status == FAIL for c in checks):
         raise typer.Exit(int(Exit.FAILED))
 

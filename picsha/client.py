@@ -4,7 +4,9 @@ Every failure a user can cause or meet (bad path, server down, wrong key, unknow
 becomes a `CliError` with one clear line and an exit code; the CLI prints it, no traceback.
 """
 
+import mimetypes
 import os
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -102,7 +104,9 @@ class PicshaClient:
     def ping(self) -> dict:
         return self.request("GET", "/healthz").json()
 
-    def upload(self, path: Path, pre_render_sizes: bool) -> dict:
+    def upload(self, path: Path, pre_render_sizes: bool, presigned: bool = False) -> dict:
+        if presigned:
+            return self.upload_presigned(path, pre_render_sizes)
         with path.open("rb") as f:
             return self.request(
                 "POST",
@@ -110,6 +114,35 @@ class PicshaClient:
                 files={"file": (path.name, f)},
                 data={"pre_render_sizes": "true" if pre_render_sizes else "false"},
             ).json()
+
+    def upload_presigned(self, path: Path, pre_render_sizes: bool) -> dict:
+        """Past an API gateway's body limit: the server hands out a form for the bucket
+        (`POST /v1/assets/presigned`, S3 mode only), the bytes go straight to the bucket,
+        and the bucket's upload event starts ingest (docs/deploy.md)."""
+        body = {
+            "filename": path.name,
+            "content_type": mimetypes.guess_type(path.name)[0],
+            "pre_render_sizes": pre_render_sizes,
+        }
+        created = self.request("POST", "/v1/assets/presigned", json=body).json()
+        form = created["upload"]
+        try:
+            with path.open("rb") as f:  # not self.http: the API key stays with the API
+                sent = httpx.post(
+                    form["url"],
+                    data=form["fields"],
+                    files={"file": (path.name, f)},
+                    timeout=self.http.timeout,
+                )
+        except httpx.TransportError as exc:
+            raise CliError(
+                Exit.UNREACHABLE, f"cannot reach the bucket at {form['url']} ({_reason(exc)})"
+            ) from None
+        if sent.status_code >= 300:
+            code = _xml_field(sent.text, "Code") or f"http_{sent.status_code}"
+            message = _xml_field(sent.text, "Message") or sent.reason_phrase
+            raise CliError(Exit.REFUSED, f"the bucket refused {path.name}: {code}: {message}")
+        return created
 
     def reprocess(self, asset_id: str) -> dict:
         return self.request("POST", f"/v1/assets/{asset_id}/reprocess").json()
@@ -147,6 +180,12 @@ def error_of(response: httpx.Response) -> tuple[str, str]:
         return str(error["code"]), str(error["message"])
     except (ValueError, KeyError, TypeError):
         return f"http_{response.status_code}", response.text[:200] or response.reason_phrase
+
+
+def _xml_field(text: str, name: str) -> str | None:
+    """A field of S3's XML error body (<Error><Code>EntityTooLarge</Code>…)."""
+    found = re.search(rf"<{name}>([^<]*)</{name}>", text)
+    return found.group(1) if found else None
 
 
 def _reason(exc: httpx.TransportError) -> str:

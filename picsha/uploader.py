@@ -30,8 +30,28 @@ def _hidden(path: Path) -> bool:
     return any(part.startswith(".") for part in path.parts if part not in (".", ".."))
 
 
-def jobs(client: PicshaClient, files: list[Path], pre_render_sizes: bool) -> list[Job]:
+def presigned_above(health: dict, forced: bool = False) -> int | None:
+    """Files larger than this many bytes go through a presigned upload; None: none do.
+
+    `--presigned` sends every file that way. Otherwise the server's /healthz says whether it
+    takes presigned uploads and how large a request body may be —
+    `"upload": {"presigned": true, "max_body_bytes": 4000000}` — and a server that says
+    nothing gets every file by POST /v1/assets.
+    """
+    if forced:
+        return 0
+    upload = health.get("upload")
+    if not isinstance(upload, dict) or upload.get("presigned") is not True:
+        return None
+    limit = upload.get("max_body_bytes")
+    return limit if isinstance(limit, int) and not isinstance(limit, bool) and limit >= 0 else 0
+
+
+def jobs(
+    client: PicshaClient, files: list[Path], pre_render_sizes: bool, presigned_from: int | None
+) -> list[Job]:
     def upload(path: Path) -> Job:
-        return Job(str(path), lambda: client.upload(path, pre_render_sizes)["id"])
+        presigned = presigned_from is not None and path.stat().st_size > presigned_from
+        return Job(str(path), lambda: client.upload(path, pre_render_sizes, presigned)["id"])
 
     return [upload(path) for path in files]

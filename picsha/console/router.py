@@ -8,22 +8,26 @@ cannot send, so with the SameSite=Strict cookie it stops cross-site request forg
 
 import hmac
 import json
+import mimetypes
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from picsha.console.sessions import COOKIE, SessionStore
 from shared import signing
+from shared.errors import PicshaError
 from shared.ids import is_valid_id
-from shared.keys import derivative_key
+from shared.keys import asset_prefix, derivative_key, original_key
 from shared.logging import REQUEST_ID_HEADER, request_id_var
-from shared.manifest import load_manifest
+from shared.manifest import Manifest, load_manifest
 from shared.settings import Settings
+from shared.storage import ObjectNotFound
+from shared.storage.base import content_disposition
 
 STATIC = Path(__file__).parent / "static"
 API_PREFIX = "/console/api"
@@ -39,6 +43,7 @@ PAGE_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+_OCTETS = "application/octet-stream"
 THUMB_RENDER = {"wd": "300", "ht": "300", "fit": "cover", "fm": "webp"}
 
 router = APIRouter(include_in_schema=False)
@@ -106,6 +111,46 @@ def thumb(asset_id: str, request: Request) -> Response:
     url = f"/render/{asset_id}?{urlencode(THUMB_RENDER)}"
     key = _settings(request).signing_key
     return RedirectResponse(signing.sign_url(key, url) if key else url, status_code=302)
+
+
+@router.get("/console/download/{asset_id}/{name}")
+def download(asset_id: str, name: str, request: Request) -> Response:
+    """The original (`name` = original) or a derivative the manifest lists, as a file to
+    save: streamed here in local mode, a presigned redirect in S3 mode."""
+    if _sessions(request).key_for(request.cookies.get(COOKIE)) is None:
+        raise PicshaError(401, "signed_out", "sign in to the console")
+    store = request.app.state.store
+    manifest = load_manifest(store, asset_id) if is_valid_id(asset_id) else None
+    if manifest is None:
+        raise PicshaError(404, "asset_not_found", f"no asset {asset_id!r}")
+    key, filename, media = _download_object(manifest, name)
+    url = store.presigned_url(key, filename, attachment=True)
+    if url:
+        return RedirectResponse(url, status_code=302)
+    try:
+        size = store.size(key)
+    except ObjectNotFound as exc:
+        raise PicshaError(404, "not_found", f"{name} is not stored (yet)") from exc
+    headers = {
+        "Content-Disposition": content_disposition(filename, attachment=True),
+        "Content-Length": str(size),
+        "Cache-Control": "private, no-store",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",  # never a page of ours
+    }
+    return StreamingResponse(store.iter_chunks(key), media_type=media, headers=headers)
+
+
+def _download_object(manifest: Manifest, name: str) -> tuple[str, str, str]:
+    """(key, name to save as, media type): photo.jpg, photo-proxy.jpg, notes-document.pdf."""
+    filename = manifest.source.filename
+    if name == "original":
+        return original_key(manifest.id), filename, manifest.source.mime or _OCTETS
+    derivative = manifest.derivatives.get(name)
+    if derivative is None or not derivative.key.startswith(asset_prefix(manifest.id)):
+        raise PicshaError(404, "not_found", f"asset {manifest.id} has no {name!r}")
+    saved = f"{Path(filename).stem or manifest.id}-{Path(derivative.key).name}"
+    return derivative.key, saved, mimetypes.guess_type(derivative.key)[0] or _OCTETS
 
 
 class ApiProxy:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import quote
 
 
 class ObjectNotFound(KeyError):
@@ -44,6 +45,14 @@ class HashingReader:
     @property
     def sha256(self) -> str:
         return self._hash.hexdigest()
+
+
+def content_disposition(filename: str, attachment: bool = False) -> str:
+    """RFC 6266: a plain-ASCII fallback name, and the real one percent-encoded as UTF-8
+    (a quote or a non-ASCII letter in an uploaded name cannot break the header)."""
+    kind = "attachment" if attachment else "inline"
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 class ObjectStore(ABC):
@@ -90,8 +99,11 @@ class ObjectStore(ABC):
         """A browser-style upload form ({url, fields}) straight to the store, if supported."""
         return None
 
-    def presigned_url(self, key: str, filename: str | None = None) -> str | None:
-        """A time-limited URL a client can GET directly, where the backend supports it."""
+    def presigned_url(
+        self, key: str, filename: str | None = None, attachment: bool = False
+    ) -> str | None:
+        """A time-limited URL a client can GET directly, where the backend supports it;
+        `attachment` makes a browser save the file (as `filename`) instead of showing it."""
         return None
 
     def iter_chunks(self, key: str, chunk: int = 1024 * 1024) -> Iterator[bytes]:

@@ -10,7 +10,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from shared.storage.base import ObjectNotFound, ObjectStore
+from shared.storage.base import ObjectNotFound, ObjectStore, content_disposition
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 
@@ -119,10 +119,12 @@ class S3Store(ObjectStore):
             ExpiresIn=self.presign_seconds,
         )
 
-    def presigned_url(self, key: str, filename: str | None = None) -> str | None:
+    def presigned_url(
+        self, key: str, filename: str | None = None, attachment: bool = False
+    ) -> str | None:
         params = {"Bucket": self.bucket, "Key": key}
         if filename:
-            params["ResponseContentDisposition"] = f'inline; filename="{filename}"'
+            params["ResponseContentDisposition"] = content_disposition(filename, attachment)
         return self.client.generate_presigned_url(
             "get_object", Params=params, ExpiresIn=self.presign_seconds
         )

@@ -35,14 +35,37 @@ async function api(path, options = {}) {
   return body;
 }
 
+// ---------------------------------------------------------------- formatting
+// SI units, as browsers and file managers show sizes: 2.35 MB, 45.2 kB, 812 bytes.
+const UNITS = ["bytes", "kB", "MB", "GB", "TB"];
+function humanBytes(n) {
+  if (typeof n !== "number" || !Number.isFinite(n) || n < 0) return "";
+  let value = n, unit = 0;
+  while (Number(value.toPrecision(3)) >= 1000 && unit < UNITS.length - 1) { value /= 1000; unit++; }
+  if (unit === 0) return n === 1 ? "1 byte" : `${n} bytes`;
+  return `${Number(value.toPrecision(3))} ${UNITS[unit]}`;
+}
+
+const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+// A <time> in the reader's locale; the exact ISO value in its title and datetime.
+function humanDate(iso) {
+  if (typeof iso !== "string" || !iso) return "";
+  const moment = new Date(iso); // no offset (EXIF): the wall-clock time as the camera wrote it
+  if (Number.isNaN(moment.getTime())) return iso;
+  return el("time", { datetime: iso, title: iso, text: DATE_TIME.format(moment) });
+}
+
 // ---------------------------------------------------------------- views and routing
 const state = { items: [], cursor: undefined, loading: false, done: false, query: "",
                 searchApi: null, signing: false, seen: new Set(), listing: 0 };
+const VIEWS = ["signin", "library", "asset", "people"];
+let navigation = 0; // which navigation is current: a late answer for an earlier one is dropped
 
 function show(view) {
-  for (const id of ["signin", "library", "asset"]) $(id).hidden = id !== view;
+  for (const id of VIEWS) $(id).hidden = id !== view;
   const signedIn = view !== "signin";
   $("logout").hidden = !signedIn;
+  $("views").hidden = !signedIn;
   document.querySelector(".search").hidden = view !== "library";
 }
 
@@ -53,8 +76,11 @@ function showSignIn() {
 }
 
 async function route() {
-  const match = location.hash.match(/^#\/asset\/([A-Za-z0-9_-]{21})$/);
-  if (match) return openAsset(match[1]);
+  const asset = location.hash.match(/^#\/asset\/([A-Za-z0-9_-]{21})$/);
+  if (asset) return openAsset(asset[1]);
+  const people = location.hash.match(/^#\/people(?:\/([A-Za-z0-9_-]{1,64}))?$/);
+  if (people) return people[1] ? openPerson(people[1]) : openPeople();
+  navigation++;
   show("library");
   if (!state.items.length && !state.done) loadMore();
 }
@@ -264,18 +290,18 @@ function wireDrop() {
 
 // ---------------------------------------------------------------- asset page
 let current = null;
-let opening = 0; // which navigation is current: a late answer for an earlier one is dropped
 
 // Nothing of the asset shown before survives a navigation: not its preview, not its
 // playground, not its URL (a failed asset would otherwise show the previous one's).
 function resetAsset(id) {
   current = null;
   clearTimeout(renderTimer);
+  renderSeq++;
   $("asset-title").textContent = id;
   $("asset-status").textContent = "Loading…";
   $("asset-status").className = "status";
-  $("details").replaceChildren();
-  $("analysis").replaceChildren();
+  for (const list of ["details", "analysis", "duplicates", "similar"]) $(list).replaceChildren();
+  for (const note of ["duplicates-status", "similar-status", "render-info"]) $(note).textContent = "";
   $("derivatives").tBodies[0].replaceChildren();
   for (const img of [$("preview"), $("render-preview")]) img.removeAttribute("src");
   $("preview").alt = "";
@@ -283,20 +309,21 @@ function resetAsset(id) {
   $("render-url").value = "";
   $("render-error").hidden = true;
   document.querySelector(".playground").hidden = true;
+  document.querySelector(".related").hidden = true;
 }
 
 async function openAsset(id) {
-  const mine = ++opening;
+  const mine = ++navigation;
   show("asset");
   resetAsset(id);
   let manifest;
   try {
     manifest = await api(`/v1/assets/${id}`);
   } catch (err) {
-    if (mine === opening) $("asset-status").textContent = err.message;
+    if (mine === navigation) $("asset-status").textContent = err.message;
     return;
   }
-  if (mine !== opening) return;
+  if (mine !== navigation) return;
   current = manifest;
   const src = manifest.source || {};
   $("asset-title").textContent = src.filename || id;
@@ -305,12 +332,14 @@ async function openAsset(id) {
   $("asset-status").className = `status state-${manifest.status}`;
   fillDetails(manifest);
   fillAnalysis(manifest.analysis);
-  fillDerivatives(manifest.derivatives || {});
+  fillFiles(manifest);
   if (manifest.status !== "ready") return; // nothing to preview or render (yet)
   document.querySelector(".playground").hidden = false;
+  fillWatermarks(id);
   updateRender();
+  fillRelated(manifest, mine);
   const preview = await signed(`/render/${id}?wd=1200&fm=webp`);
-  if (mine !== opening) return;
+  if (mine !== navigation) return;
   $("preview").alt = src.filename || "preview";
   $("preview").src = preview;
   $("preview").parentElement.hidden = false;
@@ -326,13 +355,17 @@ function fillDetails(m) {
   const src = m.source || {}, image = m.image || {}, meta = m.metadata || {};
   row(list, "id", m.id);
   row(list, "type", `${src.mime || "?"} (${m.kind || "?"})`);
-  row(list, "file size", src.size != null ? `${src.size.toLocaleString()} bytes` : "");
+  if (typeof src.size === "number" && src.size > 0) {
+    row(list, "file size", `${humanBytes(src.size)} (${src.size.toLocaleString("en-US")} bytes)`);
+  }
   if (image.width) row(list, "dimensions", `${image.width} × ${image.height}`);
   row(list, "ICC profile", image.icc || "");
   const camera = meta.camera ? Object.values(meta.camera).filter((v) => typeof v === "string").join(" ") : "";
   row(list, "camera", camera);
   row(list, "lens", typeof meta.lens === "string" ? meta.lens : "");
-  row(list, "taken", typeof meta.taken_at === "string" ? meta.taken_at : "");
+  row(list, "taken", humanDate(meta.taken_at));
+  row(list, "uploaded", humanDate(m.created_at));
+  row(list, "updated", humanDate(m.updated_at));
   const gps = meta.gps || {};
   const lat = Number(gps.lat ?? gps.latitude), lon = Number(gps.lon ?? gps.longitude);
   if (Number.isFinite(lat) && Number.isFinite(lon)) {
@@ -361,14 +394,55 @@ function fillAnalysis(a) {
   }
 }
 
-function fillDerivatives(derivatives) {
+// The original and every derivative the manifest lists, each with a download link
+// (/console/download saves it under a name derived from the upload's).
+function fillFiles(m) {
   const body = $("derivatives").tBodies[0];
-  for (const [name, d] of Object.entries(derivatives)) {
-    const size = d.width ? `${d.width} × ${d.height}` : "";
-    body.append(el("tr", {}, el("td", { text: name }), el("td", { text: size }),
-                   el("td", { text: String(d.bytes ?? "") })));
+  const src = m.source || {};
+  const files = [];
+  if (typeof src.size === "number" && src.size > 0) {
+    files.push(["original", src.filename || "", m.image, src.size]);
   }
-  if (!body.children.length) body.append(el("tr", {}, el("td", { colspan: "3", class: "muted", text: "none" })));
+  for (const [name, d] of Object.entries(m.derivatives || {})) {
+    files.push([name, String(d.key || "").split("/").pop(), d, d.bytes]);
+  }
+  for (const [name, file, dims, bytes] of files) {
+    const pixels = dims && dims.width ? `${dims.width} × ${dims.height}` : "";
+    const href = `/console/download/${encodeURIComponent(m.id)}/${encodeURIComponent(name)}`;
+    const link = el("a", { href, download: "", "aria-label": `Download ${name}`, text: "Download" });
+    const size = el("td", { text: humanBytes(bytes) });
+    if (typeof bytes === "number") size.title = `${bytes.toLocaleString("en-US")} bytes`;
+    body.append(el("tr", {}, el("td", { text: name }), el("td", { class: "file", text: file }),
+                   el("td", { text: pixels }), size, el("td", {}, link)));
+  }
+  if (!body.children.length) body.append(el("tr", {}, el("td", { colspan: "5", class: "muted", text: "none" })));
+}
+
+// Near-duplicates and similar images, from the index (both need the asset analysed).
+async function fillRelated(m, mine) {
+  document.querySelector(".related").hidden = false;
+  const analysed = m.analysis && m.analysis.status === "done";
+  const lists = [
+    ["duplicates", `/v1/assets/${m.id}/duplicates`, "No near-duplicates."],
+    ["similar", `/v1/assets/${m.id}/similar?limit=12`, "No similar images."],
+  ];
+  for (const [name, path, none] of lists) {
+    const note = $(`${name}-status`);
+    if (!analysed) { note.textContent = "Found once the asset is analysed."; continue; }
+    note.textContent = "Loading…";
+    let items;
+    try {
+      items = (await api(path)).items || [];
+      // Duplicates carry ids only: their manifests give the tiles a name and placeholder.
+      if (name === "duplicates") items = await Promise.all(items.map((d) => api(`/v1/assets/${d.id}`)));
+    } catch (err) {
+      if (mine === navigation) note.textContent = err.message;
+      continue;
+    }
+    if (mine !== navigation) return;
+    note.textContent = items.length ? "" : none;
+    $(name).replaceChildren(...items.filter((i) => i && ID_RE.test(i.id)).map(tile));
+  }
 }
 
 async function signed(path) {
@@ -377,41 +451,238 @@ async function signed(path) {
   return body.url;
 }
 
+// ---------------------------------------------------------------- people
+async function openPeople() {
+  const mine = ++navigation;
+  show("people");
+  resetPeople("People");
+  let body;
+  try {
+    body = await api("/v1/people?limit=200");
+  } catch (err) {
+    if (mine === navigation) $("people-status").textContent = err.code === "capability_missing"
+      ? `People are not available here (${err.message}).` : err.message;
+    return;
+  }
+  if (mine !== navigation) return;
+  const people = (body.items || []).filter((p) => typeof p.id === "string");
+  $("people-status").textContent = people.length
+    ? `${body.total} ${body.total === 1 ? "person" : "people"}, most photographed first.`
+    : "No people yet: faces are grouped once photos are analysed.";
+  $("people-grid").replaceChildren(...people.map(personTile));
+}
+
+function resetPeople(title) {
+  $("people-title").textContent = title;
+  $("people-status").textContent = "Loading…";
+  $("people-grid").replaceChildren();
+  $("people-back").hidden = title === "People";
+}
+
+function personTile(person) {
+  const count = Number(person.asset_count) || 0;
+  const caption = `${count} ${count === 1 ? "photo" : "photos"}`;
+  const cover = person.cover || {};
+  const face = faceCrop(String(cover.asset_id || ""), cover.box, `Person in ${caption}`);
+  const link = el("a", { href: `#/people/${encodeURIComponent(person.id)}`, "data-person": person.id },
+                  face, el("div", { class: "caption", text: caption }));
+  return el("li", {}, link);
+}
+
+// The face's box (fractions of the image: x, y, w, h) centred and filling a square frame:
+// a render of the whole photo, scaled and shifted by CSSOM once its size is known.
+function faceCrop(assetId, box, alt) {
+  const frame = el("div", { class: "tile face" });
+  if (!ID_RE.test(assetId) || !Array.isArray(box) || box.length !== 4) return frame;
+  const img = el("img", { alt, decoding: "async" });
+  img.addEventListener("load", () => {
+    const [x, y, w, h] = box.map(Number);
+    const nw = img.naturalWidth, nh = img.naturalHeight, side = frame.clientWidth;
+    const scale = side / (1.6 * Math.max(w * nw, h * nh, 1)); // a margin around the face
+    img.style.width = `${nw * scale}px`;
+    img.style.height = `${nh * scale}px`;
+    img.style.left = `${side / 2 - (x + w / 2) * nw * scale}px`;
+    img.style.top = `${side / 2 - (y + h / 2) * nh * scale}px`;
+    img.classList.add("loaded");
+  });
+  signed(`/render/${assetId}?wd=800&fm=webp`).then((url) => { img.src = url; });
+  frame.append(img);
+  return frame;
+}
+
+async function openPerson(personId) {
+  const mine = ++navigation;
+  show("people");
+  resetPeople("Person");
+  let person;
+  try {
+    person = await api(`/v1/people/${encodeURIComponent(personId)}`);
+  } catch (err) {
+    if (mine === navigation) $("people-status").textContent = err.message;
+    return;
+  }
+  const ids = (person.assets || []).map((a) => a.id).filter((id) => ID_RE.test(id)).slice(0, PAGE);
+  const manifests = await Promise.all(ids.map((id) => api(`/v1/assets/${id}`).catch(() => null)));
+  if (mine !== navigation) return;
+  const count = Number(person.asset_count) || 0;
+  $("people-status").textContent = `In ${count} ${count === 1 ? "photo" : "photos"}.`;
+  $("people-grid").replaceChildren(...manifests.filter(Boolean).map(tile));
+}
+
 // ---------------------------------------------------------------- render playground
+// The controls come from the server's own description of /render (OpenAPI): every parameter
+// it takes, with its type, range, choices and default. Grouped here for people; a
+// parameter this list does not know yet still appears, under "More".
+const PARAM_GROUPS = [
+  ["Size", ["wd", "ht", "dpr", "fit", "crop", "up", "g"]],
+  ["Output", ["fm", "q", "bg"]],
+  ["Adjust", ["blur", "sharpen", "gray", "rot", "flip"]],
+  ["Watermark", ["wm", "wm_pos", "wm_scale", "wm_opacity"]],
+  ["Text", ["txt", "txt_size", "txt_color", "txt_pos", "txt_font"]],
+];
+const PARAM_LABELS = {
+  wd: "width", ht: "height", g: "gravity", up: "upscale", fm: "format", q: "quality",
+  bg: "background", rot: "rotate", wm: "watermark asset", wm_pos: "position",
+  wm_scale: "scale", wm_opacity: "opacity", txt: "text", txt_size: "size",
+  txt_color: "colour", txt_pos: "position", txt_font: "font",
+};
+const UNSET = { fm: "source", flip: "none" }; // what an empty choice means
+const INITIAL = { wd: "600" };
+const IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8";
+let renderParams = []; // [{name, schema, description}] in the server's order
+
+async function buildPlayground() {
+  const form = $("render-form");
+  try {
+    const response = await fetch("/openapi.json", { credentials: "same-origin" });
+    const spec = await response.json();
+    renderParams = spec.paths["/render/{asset_id}"].get.parameters
+      .filter((p) => p.in === "query" && p.name !== "sig" && /^[a-z_]+$/.test(p.name));
+  } catch (err) {
+    form.append(el("p", { class: "error", text: `Render parameters unavailable (${err.message}).` }));
+    return;
+  }
+  const known = new Set(PARAM_GROUPS.flatMap(([, names]) => names));
+  const groups = [...PARAM_GROUPS, ["More", renderParams.map((p) => p.name).filter((n) => !known.has(n))]];
+  for (const [title, names] of groups) {
+    const params = names.map((n) => renderParams.find((p) => p.name === n)).filter(Boolean);
+    if (params.length) form.append(el("fieldset", {}, el("legend", { text: title }), ...params.map(control)));
+  }
+  form.append(el("button", { type: "reset", text: "Reset" }));
+}
+
+function control(param) {
+  const schema = param.schema || {};
+  const label = PARAM_LABELS[param.name] || param.name.replaceAll("_", " ");
+  let input;
+  if (schema.type === "boolean") {
+    input = el("input", { name: param.name, type: "checkbox" });
+    if (schema.default === true) input.setAttribute("checked", "");
+    return el("label", { class: "inline", title: param.description || "" }, input, label);
+  }
+  if (Array.isArray(schema.enum)) {
+    input = el("select", { name: param.name });
+    if (schema.default === undefined) input.append(el("option", { value: "", text: UNSET[param.name] || "—" }));
+    for (const v of schema.enum) {
+      const option = el("option", { value: String(v), text: String(v) });
+      if (String(v) === String(schema.default)) option.setAttribute("selected", "");
+      input.append(option);
+    }
+  } else if (schema.type === "integer" || schema.type === "number") {
+    input = el("input", { name: param.name, type: "number", step: schema.type === "integer" ? "1" : "any" });
+    if (schema.minimum !== undefined) input.min = String(schema.minimum);
+    if (schema.maximum !== undefined) input.max = String(schema.maximum);
+  } else {
+    input = el("input", { name: param.name, type: "text", autocomplete: "off" });
+    if (schema.maxLength) input.maxLength = schema.maxLength;
+    if (param.name === "wm") input.setAttribute("list", "watermarks");
+  }
+  if (schema.default !== undefined && input.tagName === "INPUT") input.placeholder = String(schema.default);
+  if (INITIAL[param.name]) input.setAttribute("value", INITIAL[param.name]);
+  return el("label", { title: param.description || "" }, label, input);
+}
+
+// What the form asks, as a query: only values that differ from the server's defaults.
 function renderPath() {
   const form = $("render-form");
-  const params = new URLSearchParams();
-  const value = (name) => form.elements[name].value.trim();
-  for (const name of ["wd", "ht", "q"]) if (value(name)) params.set(name, value(name));
-  if (form.elements.crop.checked) params.set("crop", "true");
-  else if (value("fit") !== "inside") params.set("fit", value("fit"));
-  if (value("g") !== "center") params.set("g", value("g"));
-  if (value("fm")) params.set("fm", value("fm"));
-  if (value("dpr") !== "1") params.set("dpr", value("dpr"));
-  if (value("bg")) params.set("bg", value("bg").replace(/^#/, ""));
-  return `/render/${current.id}?${params}`;
+  const query = new URLSearchParams();
+  for (const param of renderParams) {
+    const input = form.elements[param.name];
+    const fallback = (param.schema || {}).default;
+    if (!input) continue;
+    if (input.type === "checkbox") {
+      if (input.checked !== Boolean(fallback)) query.set(param.name, String(input.checked));
+      continue;
+    }
+    let value = input.value.trim();
+    if (((param.schema || {}).pattern || "").startsWith("^#?")) value = value.replace(/^#/, "");
+    if (value !== "" && value !== String(fallback ?? "")) query.set(param.name, value);
+  }
+  return `/render/${current.id}?${query}`;
+}
+
+// Ready image assets (other than this one) offered as watermarks, by name.
+function fillWatermarks(id) {
+  const usable = state.items.filter((i) => i.id !== id && (i.status || "ready") === "ready"
+    && ["image", "vector", "complex_image", undefined].includes(i.kind));
+  $("watermarks").replaceChildren(...usable.map((i) => el("option", {
+    value: i.id, label: (i.source && i.source.filename) || i.filename || i.id })));
 }
 
 let renderTimer;
+let renderSeq = 0; // the render being shown: an answer for an earlier form state is dropped
+let renderBlob = null;
 function updateRender() {
   clearTimeout(renderTimer);
   renderTimer = setTimeout(async () => {
     const asset = current;
     if (!asset || asset.status !== "ready") return;
+    const mine = ++renderSeq;
     const path = await signed(renderPath());
-    if (asset !== current) return; // navigated away meanwhile
+    if (asset !== current || mine !== renderSeq) return; // navigated away or changed meanwhile
     $("render-url").value = new URL(path, location.origin).href;
-    $("render-error").hidden = true;
-    $("render-preview").src = path;
+    showRender(path, mine);
   }, 200);
 }
 
-async function showRenderError() {
-  // The <img> cannot read an error body; fetch it once to say what was wrong.
-  const response = await fetch($("render-url").value);
-  const body = await response.json().catch(() => null);
-  $("render-error").textContent = body && body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${response.status}`;
-  $("render-error").hidden = false;
+// Fetched rather than left to the <img>: the answer's bytes, type and error body are shown.
+async function showRender(path, mine) {
+  const info = $("render-info"), error = $("render-error");
+  info.textContent = "Rendering…";
+  let response, blob;
+  try {
+    response = await fetch(path, { headers: { Accept: IMAGE_ACCEPT }, credentials: "same-origin" });
+    blob = response.ok ? await response.blob() : null;
+  } catch (err) {
+    if (mine !== renderSeq) return;
+    info.textContent = "";
+    error.textContent = `Could not fetch the render (${err.message})`;
+    error.hidden = false;
+    return;
+  }
+  if (mine !== renderSeq) return;
+  if (!response.ok) {
+    const body = await response.json().catch(() => null);
+    if (mine !== renderSeq) return;
+    info.textContent = "";
+    error.textContent = body && body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${response.status}`;
+    error.hidden = false;
+    $("render-preview").removeAttribute("src");
+    return;
+  }
+  error.hidden = true;
+  const type = (response.headers.get("content-type") || blob.type || "").split(";")[0];
+  const format = type.replace(/^image\//, "");
+  const img = $("render-preview");
+  if (renderBlob) URL.revokeObjectURL(renderBlob);
+  renderBlob = URL.createObjectURL(blob);
+  img.onload = () => {
+    if (mine === renderSeq) info.textContent = `${img.naturalWidth} × ${img.naturalHeight} px · ${humanBytes(blob.size)} · ${format}`;
+  };
+  img.onerror = () => {
+    if (mine === renderSeq) info.textContent = `${humanBytes(blob.size)} · ${format} (this browser cannot show it)`;
+  };
+  img.src = renderBlob;
 }
 
 async function copyUrl() {
@@ -428,8 +699,8 @@ async function copyUrl() {
 
 function wireAsset() {
   $("render-form").addEventListener("input", updateRender);
+  $("render-form").addEventListener("reset", () => setTimeout(updateRender)); // after the reset
   $("render-form").addEventListener("submit", (e) => e.preventDefault());
-  $("render-preview").addEventListener("error", () => { if ($("render-preview").src) showRenderError(); });
   $("copy").addEventListener("click", copyUrl);
   $("reprocess").addEventListener("click", async () => {
     if (!current) return;
@@ -474,6 +745,7 @@ async function start() {
   state.signing = Boolean(session.signing);
   wireDrop();
   wireAsset();
+  await buildPlayground();
   $("search").addEventListener("input", onSearch);
   new IntersectionObserver((entries) => {
     if (entries.some((e) => e.isIntersecting) && !$("library").hidden) loadMore();

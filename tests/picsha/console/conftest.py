@@ -40,4 +40,5 @@ def browser_context_args(browser_context_args: dict) -> dict:
     # Playwright's polling predicates run as page script, which the console's strict CSP
     # forbids; bypassing it in tests also means the XSS test proves the escaping alone
     # (the CSP header itself is asserted in tests/picsha/test_console_http.py).
-    return {**browser_context_args, "bypass_csp": True}
+    # A fixed locale and zone: dates and sizes read the same on every machine.
+    return {**browser_context_args, "bypass_csp": True, "locale": "en-US", "timezone_id": "UTC"}

@@ -7,13 +7,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+import pyvips
 from playwright.sync_api import Page, expect
 
+from delivery.params import RenderParams
 from shared import imaging
 from shared.ids import new_id
 from shared.manifest import Manifest, Source, save_manifest
 from shared.storage.local import LocalStore
 from tests.helpers import HALF_LOGO_SVG, corpus_file, load, make_jpeg
+from tests.helpers_ai import skimage_jpeg
 from tests.picsha.conftest import NO_ANALYSIS, start_server, stop_server
 
 pytestmark = pytest.mark.slow
@@ -295,3 +298,158 @@ def test_upload_area_works_from_the_keyboard(page: Page, served):
     page.wait_for_function("window.opened === 1")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "files"
+
+
+def _download(page: Page, name: str) -> tuple[str, bytes]:
+    """Click the files table's download link for `name`: (file name saved, its bytes)."""
+    with page.expect_download() as got:
+        page.click(f'#derivatives a[aria-label="Download {name}"]')
+    download = got.value
+    return download.suggested_filename, Path(download.path()).read_bytes()
+
+
+def test_files_download_and_details_read_as_a_person_would(page: Page, served):
+    sign_in(page, served)
+    photo = corpus_file("jpeg/nikon_coolpix_p6000_gps_DSCN0010.jpg")
+    document = corpus_file("docs/word_text.docx")
+    heic = corpus_file("heif/iphone_xs_gps_p3.heic")
+    upload(page, [photo, document, heic])
+
+    page.locator("#grid li", has_text=photo.name).first.locator("a").click()
+    expect(page.locator("#asset-title")).to_have_text(photo.name)
+    size = photo.stat().st_size
+    details = page.locator("#details")
+    expect(details).to_contain_text(f"file size{size / 1000:.3g} kB ({size:,} bytes)")
+    expect(details).to_contain_text("takenOct 22, 2008, 4:")  # EXIF 2008:10:22 16:xx
+    assert "T16:" in details.locator("time").first.get_attribute("datetime")
+    expect(details.locator("dt", has_text="uploaded")).to_have_count(1)
+    assert _download(page, "original") == (photo.name, photo.read_bytes())
+
+    page.click("text=← All assets")
+    page.locator("#grid li", has_text=document.name).first.locator("a").click()
+    expect(page.locator("#derivatives")).to_contain_text("document.pdf")
+    name, data = _download(page, "document")
+    assert name == "word_text-document.pdf" and data.startswith(b"%PDF-")
+
+    page.click("text=← All assets")
+    page.locator("#grid li", has_text=heic.name).first.locator("a").click()
+    expect(page.locator("#derivatives")).to_contain_text("proxy.jpg")
+    name, data = _download(page, "proxy")
+    assert name == "iphone_xs_gps_p3-proxy.jpg" and imaging.sniff_format(data) == "jpeg"
+    row = page.locator("#derivatives tr", has_text="proxy.jpg")
+    proxy = load(data)
+    expect(row).to_contain_text(f"{proxy.width} \u00d7 {proxy.height}")
+    expect(row).to_contain_text(f"{len(data) / 1000:.3g} kB")
+
+
+def test_playground_offers_every_render_parameter_and_describes_the_output(
+    page: Page, served, artefacts, tmp_path
+):
+    sign_in(page, served)
+    photo = make_jpeg(tmp_path / "playground.jpg", 640, 480)
+    mark = make_jpeg(tmp_path / "the-mark.jpg", 100, 50)
+    upload(page, [mark, photo])
+    mark_id = page.locator("#grid a", has_text=mark.name).first.get_attribute("data-id")
+    page.locator("#grid li", has_text=photo.name).first.locator("a").click()
+    asset_id = page.url.rsplit("/", 1)[-1]
+
+    form = page.locator("#render-form")
+    for name in RenderParams.model_fields.keys() - {"sig"}:
+        expect(form.locator(f"[name={name}]")).to_have_count(1)
+    page.fill("#render-form [name=wd]", "200")
+    page.select_option("#render-form [name=rot]", "90")
+    page.select_option("#render-form [name=flip]", "h")
+    page.fill("#render-form [name=blur]", "1.5")
+    page.check("#render-form [name=gray]")
+    page.fill("#render-form [name=wm]", mark_id)
+    page.select_option("#render-form [name=wm_pos]", "nw")
+    page.fill("#render-form [name=txt]", "Proof")
+    page.fill("#render-form [name=txt_color]", "#ff0000")
+    page.select_option("#render-form [name=fm]", "png")
+    url = f"{served.base}/render/{asset_id}?wd=200&fm=png&blur=1.5&gray=true&rot=90&flip=h"
+    url += f"&wm={mark_id}&wm_pos=nw&txt=Proof&txt_color=ff0000"
+    expect(page.locator("#render-url")).to_have_value(url)
+    rendered = httpx.get(url)
+    assert rendered.status_code == 200 and imaging.sniff_format(rendered.content) == "png"
+    image = load(rendered.content)
+    assert (image.width, image.height) == (200, 267)  # turned to 480 x 640, then 200 wide
+    size = len(rendered.content)
+    info = f"200 \u00d7 267 px \u00b7 {size / 1000:.3g} kB \u00b7 png"
+    expect(page.locator("#render-info")).to_have_text(info)
+    page.screenshot(path=artefacts / "playground.png", full_page=True)
+
+    page.fill("#render-form [name=txt_size]", "1")  # below the minimum: the server says why
+    expect(page.locator("#render-error")).to_contain_text("invalid_parameter: txt_size")
+    expect(page.locator("#render-info")).to_have_text("")
+
+    page.click("#render-form button[type=reset]")  # back to the defaults: wd=600 alone
+    expect(page.locator("#render-url")).to_have_value(f"{served.base}/render/{asset_id}?wd=600")
+    expect(page.locator("#render-info")).to_have_text(re.compile(r"^600 \u00d7 450 px \u00b7 "))
+
+
+@pytest.fixture(scope="module")
+def served_analysing(tmp_path_factory):
+    """A server that analyses what it ingests (local models): similar images, people."""
+    pytest.importorskip("torch", reason='the `ai` extra is not installed (pip install ".[ai]")')
+    server = start_server(tmp_path_factory.mktemp("analysing"))
+    try:
+        yield server
+    finally:
+        stop_server(server.proc)
+
+
+def test_near_duplicates_similar_images_and_people(
+    page: Page, served_analysing, artefacts, tmp_path
+):
+    served = served_analysing
+    astronaut = skimage_jpeg("astronaut")
+    crop = pyvips.Image.new_from_buffer(astronaut, "").crop(50, 0, 400, 400).flip("horizontal")
+    chelsea = skimage_jpeg("chelsea")
+    half_chelsea = pyvips.Image.new_from_buffer(chelsea, "").resize(0.5)
+    files = {
+        "astronaut.jpg": astronaut,
+        "IMG_2041.jpg": crop.resize(1.7).jpegsave_buffer(Q=80),  # the same woman, another shot
+        "chelsea.jpg": chelsea,
+        "chelsea-small.jpg": half_chelsea.jpegsave_buffer(),  # a near-duplicate
+    }
+    paths = []
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+        paths.append(tmp_path / name)
+    sign_in(page, served)
+    upload(page, paths)
+    client = served.client()
+    ids = {}
+    for tile in page.locator("#grid a").all():
+        ids[tile.inner_text().strip()] = tile.get_attribute("data-id")
+    for name in files:  # analysis runs after ingest, in the worker
+        for _ in range(1200):  # the bound only stops a broken run
+            analysis = client.get(f"/v1/assets/{ids[name]}").json().get("analysis") or {}
+            if analysis.get("status") in ("done", "failed", "skipped"):
+                break
+            page.wait_for_timeout(100)
+        assert analysis.get("status") == "done", (name, analysis)
+
+    page.locator("#grid li", has_text="chelsea.jpg").first.locator("a").click()
+    expect(page.locator("#asset-title")).to_have_text("chelsea.jpg")
+    duplicates = page.locator("#duplicates li")
+    expect(duplicates).to_have_count(1)
+    expect(duplicates).to_contain_text("chelsea-small.jpg")
+    expect(page.locator("#similar li")).to_have_count(3)  # every other asset, nearest first
+    expect(page.locator("#similar li").first).to_contain_text("chelsea-small.jpg")
+    duplicates.locator("a").click()
+    expect(page.locator("#asset-title")).to_have_text("chelsea-small.jpg")
+    expect(page.locator("#duplicates li")).to_contain_text("chelsea.jpg")
+
+    page.click("#views >> text=People")
+    people = page.locator("#people-grid li")
+    expect(people).to_have_count(1)
+    expect(people).to_contain_text("2 photos")
+    face = people.locator(".face img")
+    expect(face).to_have_class(re.compile("loaded"))
+    page.screenshot(path=artefacts / "people.png")
+    people.locator("a").click()
+    expect(page.locator("#people-status")).to_have_text("In 2 photos.")
+    grid = page.locator("#people-grid li")
+    expect(grid).to_have_count(2)
+    assert {li.inner_text().strip() for li in grid.all()} == {"astronaut.jpg", "IMG_2041.jpg"}
