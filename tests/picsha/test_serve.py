@@ -71,7 +71,7 @@ def test_upload_then_render_on_embedded_defaults(server, tmp_path):
     asset_id = upload(photo, pre_render_sizes="true")
     m = wait_for(lambda: manifest(asset_id))
     assert m["status"] == "ready", m
-    assert set(m["derivatives"]) == {"optimized", "thumb"}
+    assert set(m["derivatives"]) == {"optimized", "thumb", "pyramid"}  # 1500x1000: a pyramid
     assert m["metadata"]["camera"]["model"] == "Canon EOS 6D"
 
     r = httpx.get(f"{base}/render/{asset_id}?wd=500&ht=500&crop=true&fm=webp")
