@@ -248,10 +248,10 @@ def _jpeg_shrink(src: RenderSource, source: Source, scale: float) -> int:
     costs about 0.5-1 dB PSNR (measured in bench/render_vs_thumbor.py) for up to 2x less
     decode work.
     """
+    if src.levels:  # a pyramid, as a file or (from S3) as bytes
+        return _pyramid_shrink(src.levels, scale)
     if not isinstance(source, Path) or src.animated:
         return 1
-    if src.levels:
-        return _pyramid_shrink(src.levels, scale)
     if not src.is_jpeg:
         return 1
     for factor in (8, 4, 2):

@@ -102,8 +102,6 @@ def thumbnail(
     if validate:
         options["option_string"] = LOAD_OPTIONS
     try:
-        if isinstance(source, bytes):
-            return pyvips.Image.thumbnail_buffer(source, width, **options)
         if not validate and (jpeg_shrink > 1 or _file_format(source) == "tiff"):
             # libvips keeps a 2x margin when it picks the JPEG shrink itself; a caller that
             # knows the exact target may decode straight at 1/2, 1/4 or 1/8 (DCT scaling).
@@ -113,6 +111,8 @@ def thumbnail(
             if _may_premultiply(crop, to_srgb) and _is_rgba8(image):
                 return _thumbnail_premultiplied(image, width, options)
             return image.thumbnail_image(width, **options)
+        if isinstance(source, bytes):
+            return pyvips.Image.thumbnail_buffer(source, width, **options)
         if validate:
             # Only the source variant passes load options through (libvips 8.14).
             src = pyvips.Source.new_from_file(str(source))
@@ -126,16 +126,19 @@ def thumbnail(
         raise ImageDecodeError(_reason(exc)) from exc
 
 
-def load_sequential(path: Path, shrink: int = 1) -> pyvips.Image:
-    """Open for one top-to-bottom pass; `shrink` > 1 is a JPEG's DCT shrink-on-load, or the
-    page of a pyramid TIFF (shared/pyramid.py) that is `shrink` times smaller than page 0."""
+def load_sequential(source: Path | bytes, shrink: int = 1) -> pyvips.Image:
+    """Open a file or bytes for one top-to-bottom pass; `shrink` > 1 is a JPEG's DCT
+    shrink-on-load, or the page of a pyramid TIFF (shared/pyramid.py) that is `shrink` times
+    smaller than page 0."""
+    options: dict[str, object] = {"access": "sequential"}
+    if shrink > 1 and _file_format(source) == "tiff":
+        options["page"] = shrink.bit_length() - 1
+    elif shrink > 1:
+        options["shrink"] = shrink
     try:
-        if shrink > 1 and _file_format(path) == "tiff":
-            page = shrink.bit_length() - 1
-            return pyvips.Image.new_from_file(str(path), page=page, access="sequential")
-        if shrink > 1:
-            return pyvips.Image.new_from_file(str(path), shrink=shrink, access="sequential")
-        return pyvips.Image.new_from_file(str(path), access="sequential")
+        if isinstance(source, bytes):
+            return pyvips.Image.new_from_buffer(source, "", **options)
+        return pyvips.Image.new_from_file(str(source), **options)
     except pyvips.Error as exc:
         raise ImageDecodeError(_reason(exc)) from exc
 
@@ -172,9 +175,11 @@ def thumbnail_image(
 _ROUNDED_PREMULTIPLY = pyvips.at_least_libvips(8, 15)
 
 
-def _file_format(path: Path) -> str | None:
+def _file_format(path: Path | bytes) -> str | None:
     """By magic number: 16 bytes read, where opening the file would parse its whole header.
     A name with libvips load options (`x.gif[n=-1]`) is no plain file: None here."""
+    if isinstance(path, bytes):
+        return sniff_format(path[:16])
     try:
         with open(path, "rb") as f:
             return sniff_format(f.read(16))

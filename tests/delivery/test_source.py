@@ -134,9 +134,12 @@ def _from_pyramid(image: pyvips.Image) -> bool:
         ("fm=png&gray=true", (2400, 1800), False),  # the source's own size
     ],
 )
+@pytest.mark.parametrize("as_bytes", [False, True], ids=["file", "bytes"])
 def test_renders_read_the_pyramid_when_it_holds_enough_pixels(
-    client, photo_2400, query, size, pyramid
+    client, photo_2400, query, size, pyramid, as_bytes, monkeypatch
 ):
+    if as_bytes:  # as from S3: objects arrive as bytes, not as files of a local folder
+        monkeypatch.setattr(client.app.state.delivery.store, "local_path", lambda key: None)
     image = _render(client, photo_2400, query)
     assert (image.width, image.height) == size
     assert _from_pyramid(image) == pyramid
