@@ -37,7 +37,7 @@ from urllib.parse import parse_qs, urlsplit
 TARGETS = {"pdf": "application/pdf"}
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 # Written into each slot's profile: no macro runs, linked images/objects are not fetched
-# (the same settings as ingest_worker/stages/libreoffice.py).
+# (the same settings as ingest_worker/converters/libreoffice.py).
 HARDENING = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
     '<oor:items xmlns:oor="http://openoffice.org/2001/registry" '

@@ -12,8 +12,8 @@ from pathlib import Path
 import markdown
 import pyvips
 
+from ingest_worker.converters import libreoffice, process
 from ingest_worker.errors import StageError
-from ingest_worker.stages import external, libreoffice
 from ingest_worker.stages.sniff import Sniffed
 from shared import imaging
 from shared.settings import Settings
@@ -78,7 +78,7 @@ def render(sniffed: Sniffed, path: Path, workdir: Path, settings: Settings) -> R
             pdf = libreoffice.to_pdf(
                 source, workdir, settings.convert_timeout_seconds, "HTML (StarWriter)"
             )
-    except external.ConverterTimeout as exc:
+    except process.ConverterTimeout as exc:
         raise StageError(STAGE, "conversion_timeout", str(exc)) from exc
     except libreoffice.ConversionFailed as exc:
         raise StageError(STAGE, "conversion_failed", str(exc)) from exc

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from ingest_worker.stages import external
+from ingest_worker.converters import process
 
 
 def _alive(pid: int) -> bool:
@@ -17,8 +17,8 @@ def _alive(pid: int) -> bool:
 
 def test_a_timeout_kills_the_whole_process_tree(tmp_path):
     pidfile = tmp_path / "grandchild.pid"
-    with pytest.raises(external.ConverterTimeout):
-        external.run(["sh", "-c", f"sleep 60 & echo $! > {pidfile}; wait"], timeout=0.5)
+    with pytest.raises(process.ConverterTimeout):
+        process.run(["sh", "-c", f"sleep 60 & echo $! > {pidfile}; wait"], timeout=0.5)
     grandchild = int(pidfile.read_text())
     for _ in range(50):  # the kernel needs a moment to deliver SIGKILL to the orphan
         if not _alive(grandchild):
@@ -28,5 +28,5 @@ def test_a_timeout_kills_the_whole_process_tree(tmp_path):
 
 
 def test_output_and_exit_status_come_back():
-    result = external.run(["sh", "-c", "echo out; echo err >&2; exit 3"], timeout=10)
+    result = process.run(["sh", "-c", "echo out; echo err >&2; exit 3"], timeout=10)
     assert (result.returncode, result.stdout, result.stderr) == (3, "out\n", "err\n")

@@ -8,10 +8,15 @@ and fetches nothing (tested)."""
 import gzip
 from pathlib import Path
 
-from ingest_worker.errors import StageError
-
-STAGE = "render"
 MAX_SVG_BYTES = 64 * 1024 * 1024  # decompressed; an SVGZ may not unpack past this
+
+
+class UnsafeSvg(Exception):
+    """Refused before decoding; `code` is the asset error code the render stage records."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def read_checked(path: Path) -> bytes:
@@ -21,11 +26,9 @@ def read_checked(path: Path) -> bytes:
             with gzip.open(path, "rb") as f:
                 raw = f.read(MAX_SVG_BYTES + 1)
         except (OSError, EOFError) as exc:
-            raise StageError(STAGE, "decode_error", f"cannot decompress the SVGZ: {exc}") from exc
+            raise UnsafeSvg("decode_error", f"cannot decompress the SVGZ: {exc}") from exc
     if len(raw) > MAX_SVG_BYTES:
-        raise StageError(STAGE, "too_many_pixels", "the SVG unpacks to more than 64 MiB")
+        raise UnsafeSvg("too_many_pixels", "the SVG unpacks to more than 64 MiB")
     if b"<!entity" in raw.lower():
-        raise StageError(
-            STAGE, "unsafe_svg", "the SVG declares a DTD with entities, which is refused"
-        )
+        raise UnsafeSvg("unsafe_svg", "the SVG declares a DTD with entities, which is refused")
     return raw

@@ -3,7 +3,7 @@
 Each conversion gets a fresh user profile (two soffice processes must never share one, and
 a profile a hostile document touched is not reused), hardened before start: macros never
 run, linked images and other external references are not fetched. The process tree is
-killed when the wall-clock bound runs out (external.run).
+killed when the wall-clock bound runs out (process.run).
 """
 
 import os
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from ingest_worker.stages import external
+from ingest_worker.converters import process
 
 SOFFICE = os.environ.get("PICSHA_SOFFICE", "soffice")
 
@@ -52,7 +52,7 @@ def _via_service(url: str, source: Path, workdir: Path, timeout: float) -> Path:
             timeout=timeout + 15,  # the service's own bound fires first
         )
     except httpx.TimeoutException as exc:
-        raise external.ConverterTimeout("converter service", timeout) from exc
+        raise process.ConverterTimeout("converter service", timeout) from exc
     except httpx.TransportError as exc:
         # The converter container restarting is not the document's fault: retry the job.
         raise ConnectionError(f"converter service unreachable: {exc}") from exc
@@ -65,7 +65,7 @@ def _via_service(url: str, source: Path, workdir: Path, timeout: float) -> Path:
     except (ValueError, KeyError, TypeError):
         message = response.text[:200]
     if response.status_code == 504:
-        raise external.ConverterTimeout("converter service", timeout)
+        raise process.ConverterTimeout("converter service", timeout)
     if response.status_code in (502, 503):
         raise ConnectionError(f"converter service busy: {message}")
     raise ConversionFailed(f"LibreOffice could not convert the document: {message}")
@@ -108,7 +108,7 @@ def to_pdf(source: Path, workdir: Path, timeout: float, infilter: str | None = N
         str(source),
     ]
     try:
-        result = external.run(args, timeout, cwd=workdir, env=env)
+        result = process.run(args, timeout, cwd=workdir, env=env)
     finally:
         shutil.rmtree(profile, ignore_errors=True)
     pdf = outdir / f"{source.stem}.pdf"

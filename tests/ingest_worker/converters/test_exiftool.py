@@ -2,7 +2,7 @@
 
 import os
 
-from ingest_worker import exiftool
+from ingest_worker.converters import exiftool
 from tests.helpers import corpus_file
 
 

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from ingest_worker.converters import libreoffice
 from ingest_worker.errors import StageError
-from ingest_worker.stages import documents, libreoffice, sniff
+from ingest_worker.stages import documents, sniff
 from tests.helpers import REPO, corpus_file, free_port
 
 
