@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 LIMIT = 256 * 1024 * 1024
 SERVER = """
 import uvicorn
-from ingest_worker.api import create_app
+from ingest_worker.http.app import create_app
 uvicorn.run(create_app(), host="127.0.0.1", port={port}, log_level="warning")
 """
 

@@ -2,6 +2,6 @@
 
 from mangum import Mangum
 
-from ingest_worker.api import create_app
+from ingest_worker.http.app import create_app
 
 handler = Mangum(create_app(), lifespan="off")

@@ -3,7 +3,6 @@
 import hashlib
 import json
 import logging
-import threading
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
@@ -12,8 +11,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from ingest_worker.auth import require_api_key
-from ingest_worker.jobs import enqueue_ingest
+from ingest_worker.http.auth import require_api_key
+from ingest_worker.http.deps import IndexDep, ManifestDep, SettingsDep, StoreDep, search_index
+from ingest_worker.http.jobs import enqueue_ingest
 from shared.ai import (
     CapabilityMissing,
     ImageFacts,
@@ -22,12 +22,13 @@ from shared.ai import (
     open_provider,
 )
 from shared.errors import PicshaError
-from shared.ids import is_valid_id, new_id
+from shared.ids import new_id
 from shared.keys import asset_prefix, original_key
-from shared.manifest import Manifest, Source, load_manifest, save_manifest
-from shared.search import Filters, InvalidCursor, SearchHit, SearchIndex, index_path, open_index
+from shared.manifest import Manifest, Source, save_manifest
+from shared.search import Filters, InvalidCursor, SearchHit, SearchIndex
 from shared.search.base import Person
 from shared.settings import Settings
+from shared.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -35,29 +36,13 @@ router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)], tags=[
 
 MAX_QUERY_CHARS = 16_384  # a pasted paragraph is fine; it is cut to its first terms
 
-_indexes: dict[str, SearchIndex] = {}
-_indexes_lock = threading.Lock()
 
-
-def search_index(settings: Settings) -> SearchIndex:
-    """One index handle per process and location (SQLite connection or OpenSearch client)."""
-    key = f"{settings.search}:{settings.opensearch_url or index_path(settings)}"
-    with _indexes_lock:
-        if key not in _indexes:
-            _indexes[key] = open_index(settings)
-        return _indexes[key]
-
-
-def forget(request: Request, asset_id: str) -> None:
+def forget(settings: Settings, asset_id: str) -> None:
     """Take a deleted asset out of the index (called by DELETE /v1/assets/{id})."""
     try:
-        search_index(request.app.state.settings).delete(asset_id)
+        search_index(settings).delete(asset_id)
     except Exception:  # the objects are gone; a stale entry is filtered when looked up
         log.exception("could not remove %s from the search index", asset_id)
-
-
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings
 
 
 def _hit_json(hit: SearchHit) -> dict[str, Any]:
@@ -86,7 +71,8 @@ def _query_vector(settings: Settings, q: str):
 
 @router.get("/search")
 def search(
-    request: Request,
+    settings: SettingsDep,
+    index: IndexDep,
     q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = "",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
@@ -101,11 +87,10 @@ def search(
     date_to: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}([T ][\d:.+-Z]*)?$")] = None,
 ) -> dict[str, Any]:
     """Ranked assets: keyword (BM25) and embedding results fused by reciprocal rank."""
-    settings = _settings(request)
     filters = Filters(kind, mime, label, has_faces, camera, date_from, date_to)
     vector, model, reason = _query_vector(settings, q)
     try:
-        page = search_index(settings).search(q, vector, model, filters, limit, cursor)
+        page = index.search(q, vector, model, filters, limit, cursor)
     except InvalidCursor as exc:
         raise PicshaError(400, "invalid_cursor", str(exc)) from exc
     body: dict[str, Any] = {
@@ -119,43 +104,35 @@ def search(
     return body
 
 
-def _manifest(request: Request, asset_id: str) -> Manifest:
-    manifest = load_manifest(request.app.state.store, asset_id) if is_valid_id(asset_id) else None
-    if manifest is None:
-        raise PicshaError(404, "asset_not_found", f"no asset {asset_id!r}")
-    return manifest
-
-
 @router.get("/assets/{asset_id}/similar")
 def similar(
-    asset_id: str, request: Request, limit: Annotated[int, Query(ge=1, le=100)] = 20
+    manifest: ManifestDep, index: IndexDep, limit: Annotated[int, Query(ge=1, le=100)] = 20
 ) -> dict[str, Any]:
     """Nearest assets by embedding (empty until the asset has been analysed)."""
-    _manifest(request, asset_id)
-    hits = search_index(_settings(request)).similar(asset_id, limit)
+    hits = index.similar(manifest.id, limit)
     return {"items": [_hit_json(h) for h in hits]}
 
 
 @router.get("/assets/{asset_id}/duplicates")
-def duplicates(asset_id: str, request: Request) -> dict[str, Any]:
+def duplicates(manifest: ManifestDep, index: IndexDep, store: StoreDep) -> dict[str, Any]:
     """Near-duplicates: nearest by embedding, confirmed by a close perceptual hash (dHash)."""
     from ingest_worker.stages import duplicates as near
 
-    manifest = _manifest(request, asset_id)
-    found = near.find(manifest, search_index(_settings(request)), request.app.state.store)
+    found = near.find(manifest, index, store)
     return {"items": [{**d, "links": {"self": f"/v1/assets/{d['id']}"}} for d in found]}
 
 
 @router.get("/assets/{asset_id}/alt-text", response_model=None)
-def alt_text(asset_id: str, request: Request) -> dict[str, Any] | StreamingResponse:
+def alt_text(
+    manifest: ManifestDep, request: Request, settings: SettingsDep, store: StoreDep
+) -> dict[str, Any] | StreamingResponse:
     """The asset's alt text (JSON); `Accept: text/event-stream` streams it where the provider
     writes it live (bedrock), else the stored text comes as one event."""
-    manifest = _manifest(request, asset_id)
     analysis = manifest.analysis or {}
     wants_stream = "text/event-stream" in request.headers.get("accept", "")
     if wants_stream:
         return StreamingResponse(
-            _alt_text_events(request, manifest), media_type="text/event-stream"
+            _alt_text_events(settings, store, manifest), media_type="text/event-stream"
         )
     if analysis.get("status") != "done":
         status = analysis.get("status", "pending")
@@ -165,20 +142,20 @@ def alt_text(asset_id: str, request: Request) -> dict[str, Any] | StreamingRespo
             f"analysis is {status}; alt text comes with it",
         )
     return {
-        "id": asset_id,
+        "id": manifest.id,
         "alt_text": analysis.get("alt_text"),
         "source": analysis.get("alt_text_source"),
         "provider": analysis.get("provider"),
     }
 
 
-def _alt_text_events(request: Request, manifest: Manifest) -> Iterator[str]:
+def _alt_text_events(settings: Settings, store: ObjectStore, manifest: Manifest) -> Iterator[str]:
     analysis = manifest.analysis or {}
     chunks = None
     try:
-        provider = open_provider(_settings(request))
+        provider = open_provider(settings)
         facts = ImageFacts(filename=manifest.source.filename, kind=manifest.kind)
-        chunks = provider.stream_alt_text(facts, _stream_source(request, manifest, provider))
+        chunks = provider.stream_alt_text(facts, _stream_source(store, manifest, provider))
     except (ProviderUnavailable, ProviderError, CapabilityMissing) as exc:
         log.info("alt text stream for %s falls back to the stored text: %s", manifest.id, exc)
     if chunks is None:
@@ -188,11 +165,10 @@ def _alt_text_events(request: Request, manifest: Manifest) -> Iterator[str]:
     yield "event: done\ndata: {}\n\n"
 
 
-def _stream_source(request: Request, manifest: Manifest, provider) -> bytes | None:
+def _stream_source(store: ObjectStore, manifest: Manifest, provider) -> bytes | None:
     from ingest_worker.stages.analysis import source_key
     from shared.ai.prepare import model_jpeg
 
-    store = request.app.state.store
     key = source_key(manifest, store)
     if key is None:
         return None
@@ -201,24 +177,24 @@ def _stream_source(request: Request, manifest: Manifest, provider) -> bytes | No
 
 
 @router.get("/people")
-def people(request: Request, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
+def people(index: IndexDep, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
     """People: faces grouped by their descriptors across the library, largest group first."""
-    found = _people(request)
+    found = _people(index)
     return {"items": [_person_json(p, assets=20) for p in found[:limit]], "total": len(found)}
 
 
 @router.get("/people/{person_id}")
-def person(person_id: str, request: Request) -> dict[str, Any]:
+def person(person_id: str, index: IndexDep) -> dict[str, Any]:
     """One person and every asset their face appears in."""
-    for p in _people(request):
+    for p in _people(index):
         if p.id == person_id:
             return _person_json(p, assets=None)
     raise PicshaError(404, "person_not_found", f"no person {person_id!r}")
 
 
-def _people(request: Request) -> list[Person]:
+def _people(index: SearchIndex) -> list[Person]:
     try:
-        return search_index(_settings(request)).people()
+        return index.people()
     except NotImplementedError as exc:
         raise PicshaError(501, "capability_missing", str(exc)) from exc
 
@@ -241,10 +217,11 @@ class GenerateRequest(BaseModel):
 
 
 @router.post("/generate", status_code=202)
-async def generate(body: GenerateRequest, request: Request) -> dict[str, Any]:
+async def generate(
+    body: GenerateRequest, request: Request, settings: SettingsDep, store: StoreDep
+) -> dict[str, Any]:
     """Text-to-image: the prompt is refined by the text model, the image ingested like an
     upload. The local provider has no image generator: 501 naming the capability."""
-    settings = _settings(request)
     try:
         provider = open_provider(settings)
         png, refined = await run_in_threadpool(provider.generate_image, body.prompt)
@@ -256,7 +233,6 @@ async def generate(body: GenerateRequest, request: Request) -> dict[str, Any]:
         raise PicshaError(501, "capability_missing", str(exc)) from exc
     except ProviderError as exc:
         raise PicshaError(502, "provider_error", str(exc)) from exc
-    store = request.app.state.store
     asset_id = new_id()
     manifest = Manifest(
         id=asset_id,

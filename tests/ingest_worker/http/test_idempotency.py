@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from ingest_worker.idempotency import IdempotencyKeys, Record
+from ingest_worker.http.idempotency import IdempotencyKeys, Record
 from shared.manifest import utcnow
 from shared.storage.local import LocalStore
 from shared.storage.s3 import S3Store

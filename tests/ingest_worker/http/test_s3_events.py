@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ingest_worker import pipeline
-from ingest_worker.api import create_app
 from ingest_worker.celery_app import make_celery
-from ingest_worker.s3_events import enqueue_if_presigned, handler, object_key
+from ingest_worker.http.app import create_app
+from ingest_worker.http.s3_events import enqueue_if_presigned, handler, object_key
 from shared.settings import Settings
 from shared.storage import open_store
 from tests.helpers import API_KEY, make_jpeg
@@ -77,7 +77,7 @@ def test_local_mode_says_presigned_needs_s3(settings):
 
 
 def test_handler_reports_only_failed_records(monkeypatch):
-    import ingest_worker.s3_events as events
+    import ingest_worker.http.s3_events as events
 
     calls: list[str | None] = []
 

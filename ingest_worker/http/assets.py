@@ -2,51 +2,27 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from ingest_worker import search_api, upload
-from ingest_worker.auth import ensure_api_keys, require_api_key
-from ingest_worker.celery_app import make_celery
-from ingest_worker.idempotency import HEADER, IdempotencyKeys, fingerprint
-from ingest_worker.jobs import broker_unavailable_as_503, enqueue_ingest
-from shared.errors import PicshaError, install_error_handlers
+from ingest_worker.http import search, upload
+from ingest_worker.http.auth import require_api_key
+from ingest_worker.http.deps import ManifestDep, SettingsDep, StoreDep, links
+from ingest_worker.http.idempotency import HEADER, IdempotencyKeys, fingerprint
+from ingest_worker.http.jobs import broker_unavailable_as_503, enqueue_ingest
+from shared.errors import PicshaError
 from shared.ids import is_valid_id, new_id
 from shared.keys import ASSETS_PREFIX, asset_prefix, original_key
 from shared.manifest import Manifest, Source, load_manifest, save_manifest
-from shared.middleware import ObservabilityMiddleware
-from shared.settings import Settings, get_settings
-from shared.storage import ObjectStore, open_store
+from shared.settings import Settings
+from shared.storage import ObjectStore
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)], tags=["assets"])
 
 # Multipart framing around the file: the Content-Length pre-check allows this much on top.
 _MULTIPART_SLACK = 64 * 1024
-
-
-def _store(request: Request) -> ObjectStore:
-    return request.app.state.store
-
-
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-def _links(asset_id: str) -> dict[str, str]:
-    return {
-        "self": f"/v1/assets/{asset_id}",
-        "render": f"/render/{asset_id}",
-        "original": f"/original/{asset_id}",
-    }
-
-
-def _get_manifest(store: ObjectStore, asset_id: str) -> Manifest:
-    manifest = load_manifest(store, asset_id) if is_valid_id(asset_id) else None
-    if manifest is None:
-        raise PicshaError(404, "asset_not_found", f"no asset {asset_id!r}")
-    return manifest
 
 
 def _manifest_json(manifest: Manifest) -> dict:
@@ -93,12 +69,16 @@ IdempotencyKeyHeader = Annotated[
 
 
 @router.post("/assets", status_code=202, openapi_extra=_UPLOAD_SCHEMA)
-async def create_asset(request: Request, idempotency_key: IdempotencyKeyHeader = None) -> Response:
+async def create_asset(
+    request: Request,
+    settings: SettingsDep,
+    store: StoreDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
     """Upload a file (multipart `file`, optional `pre_render_sizes`); ingest runs async.
 
     `503 queue_unavailable` (with `Retry-After`) when the job queue cannot be reached: the
     upload is not kept, so retrying (with the same `Idempotency-Key`) is always safe."""
-    settings, store = _settings(request), _store(request)
     # The body is read here, after the key and size checks, so an oversized or
     # unauthenticated body is refused before any of it is read; then streamed to storage.
     _check_declared_length(request, settings)
@@ -121,7 +101,9 @@ async def create_asset(request: Request, idempotency_key: IdempotencyKeyHeader =
         request_print = fingerprint(
             sha256=got.sha256, filename=got.filename, pre_render_sizes=manifest.pre_render_sizes
         )
-        return await run_in_threadpool(_commit_upload, request, manifest, scope, request_print)
+        return await run_in_threadpool(
+            _commit_upload, request, store, manifest, scope, request_print
+        )
     except BaseException:
         # Nothing half-stored stays behind: no original without a manifest or job, no
         # manifest without an original.
@@ -130,10 +112,9 @@ async def create_asset(request: Request, idempotency_key: IdempotencyKeyHeader =
 
 
 def _commit_upload(
-    request: Request, manifest: Manifest, scope: str | None, request_print: str
+    request: Request, store: ObjectStore, manifest: Manifest, scope: str | None, request_print: str
 ) -> Response:
     """Manifest, idempotency record, job — in that order, so a failure undoes them all."""
-    store = _store(request)
     keys: IdempotencyKeys = request.app.state.idempotency_keys
     body = _accepted(manifest)
     with broker_unavailable_as_503(), keys.claim(scope, request_print) as claim:
@@ -148,7 +129,7 @@ def _commit_upload(
 
 
 def _accepted(manifest: Manifest) -> dict:
-    return {"id": manifest.id, "status": manifest.status, "links": _links(manifest.id)}
+    return {"id": manifest.id, "status": manifest.status, "links": links(manifest.id)}
 
 
 def _form_bool(value: object) -> bool:
@@ -169,10 +150,11 @@ class PresignedUploadRequest(BaseModel):
 
 
 @router.post("/assets/presigned", status_code=201)
-def create_presigned_upload(body: PresignedUploadRequest, request: Request) -> dict:
+def create_presigned_upload(
+    body: PresignedUploadRequest, settings: SettingsDep, store: StoreDep
+) -> dict:
     """For large files in S3 mode: an upload form straight to the bucket. The object's
-    S3 event enqueues the same ingest job as `POST /v1/assets` (see ingest_worker/s3_events)."""
-    settings, store = _settings(request), _store(request)
+    S3 event enqueues the same ingest job as `POST /v1/assets` (see http/s3_events.py)."""
     asset_id = new_id()
     form = store.presigned_post(original_key(asset_id), settings.max_upload_bytes)
     if form is None:
@@ -186,22 +168,21 @@ def create_presigned_upload(body: PresignedUploadRequest, request: Request) -> d
         source=Source(filename=body.filename, size=0, sha256="", declared_mime=body.content_type),
     )
     save_manifest(store, manifest)
-    return {"id": asset_id, "status": manifest.status, "upload": form, "links": _links(asset_id)}
+    return {"id": asset_id, "status": manifest.status, "upload": form, "links": links(asset_id)}
 
 
 @router.get("/assets/{asset_id}")
-def get_asset(asset_id: str, request: Request) -> dict:
-    return _manifest_json(_get_manifest(_store(request), asset_id))
+def get_asset(manifest: ManifestDep) -> dict:
+    return _manifest_json(manifest)
 
 
 @router.get("/assets")
 def list_assets(
-    request: Request,
+    store: StoreDep,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict:
     """Assets in id order; `next_cursor` is the last id of the page (stable under inserts)."""
-    store = _store(request)
     if cursor is not None and not is_valid_id(cursor):
         raise PicshaError(400, "invalid_cursor", "cursor must be an asset id from next_cursor")
     ids = store.list_children(ASSETS_PREFIX, cursor, limit)
@@ -211,49 +192,21 @@ def list_assets(
 
 
 @router.delete("/assets/{asset_id}", status_code=204)
-def delete_asset(asset_id: str, request: Request) -> Response:
-    store = _store(request)
-    _get_manifest(store, asset_id)
-    store.delete_prefix(asset_prefix(asset_id))
-    search_api.forget(request, asset_id)
+def delete_asset(manifest: ManifestDep, settings: SettingsDep, store: StoreDep) -> Response:
+    store.delete_prefix(asset_prefix(manifest.id))
+    search.forget(settings, manifest.id)
     return Response(status_code=204)
 
 
 @router.post("/assets/{asset_id}/reprocess", status_code=202)
-def reprocess_asset(asset_id: str, request: Request) -> dict:
-    store = _store(request)
-    manifest = _get_manifest(store, asset_id)
+def reprocess_asset(manifest: ManifestDep, request: Request, store: StoreDep) -> dict:
     before = manifest.model_copy(deep=True)
     manifest.status = "queued"
     manifest.error = None
     save_manifest(store, manifest)
     try:
-        enqueue_ingest(request.app.state.celery, asset_id)
+        enqueue_ingest(request.app.state.celery, manifest.id)
     except BaseException:
         save_manifest(store, before)  # the asset stays as it was: nothing was queued
         raise
     return _accepted(manifest)
-
-
-def configure(app: FastAPI, settings: Settings, store: ObjectStore | None = None) -> None:
-    """Attach the ingest API's state and routes to an app (standalone or combined)."""
-    ensure_api_keys(settings)
-    app.state.settings = settings
-    app.state.store = store or open_store(settings)
-    app.state.celery = make_celery(settings)
-    app.state.idempotency_keys = IdempotencyKeys(settings, app.state.store)
-    app.include_router(router)
-    app.include_router(search_api.router)
-
-
-def create_app(settings: Settings | None = None) -> FastAPI:
-    app = FastAPI(title="Picsha ingest API")
-    install_error_handlers(app)
-    app.add_middleware(ObservabilityMiddleware)  # request id, access log, HTTP metrics
-    configure(app, settings or get_settings())
-
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict:
-        return {"status": "ok"}
-
-    return app
