@@ -3,10 +3,10 @@ and state attached to the combined app of `picsha serve`."""
 
 from fastapi import FastAPI
 
-from ingest_worker.celery_app import make_celery
 from ingest_worker.http import assets, search
 from ingest_worker.http.auth import ensure_api_keys
 from ingest_worker.http.idempotency import IdempotencyKeys
+from ingest_worker.queue.celery_app import make_celery
 from shared.errors import install_error_handlers
 from shared.middleware import ObservabilityMiddleware
 from shared.settings import Settings, get_settings

@@ -10,7 +10,7 @@ reads today's and yesterday's day, and days older than that are deleted whole (a
 once an hour per process), so cleaning up needs no listing of single records.
 
 A record is written after the manifest and before the job is enqueued, under a lock on
-the key (ingest_worker/locks.py): two requests with one key never both make an asset, and
+the key (ingest_worker/queue/locks.py): two requests with one key never both make an asset, and
 a request that fails (503: the broker is away) forgets its record with its asset.
 """
 
@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from ingest_worker.locks import asset_lock
+from ingest_worker.queue.locks import asset_lock
 from shared.errors import PicshaError
 from shared.manifest import utcnow
 from shared.settings import Settings

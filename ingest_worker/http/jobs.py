@@ -9,12 +9,12 @@ import redis
 from celery import Celery
 from kombu.exceptions import OperationalError
 
-from ingest_worker.celery_app import INGEST_TASK
+from ingest_worker.queue.celery_app import INGEST_TASK
 from shared.errors import PicshaError
 
 log = logging.getLogger(__name__)
 
-# kombu wraps a publish's connection errors; the Redis lock (ingest_worker/locks.py) meets
+# kombu wraps a publish's connection errors; the Redis lock (ingest_worker/queue/locks.py) meets
 # the same server through redis-py directly.
 BROKER_ERRORS = (OperationalError, redis.ConnectionError, redis.TimeoutError)
 RETRY_AFTER_SECONDS = 10

@@ -14,7 +14,7 @@ from typing import Any
 
 from celery import Celery
 
-from ingest_worker.celery_app import INGEST_TASK, make_celery
+from ingest_worker.queue.celery_app import INGEST_TASK, make_celery
 from shared.manifest import load_manifest
 from shared.settings import get_settings
 from shared.storage import ObjectStore, open_store

@@ -44,7 +44,7 @@ def prod(tmp_path, redis_url, s3_endpoint, s3_bucket):
         api_keys=[API_KEY],
     )
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "ingest_worker.celery_app", "worker",
+        [sys.executable, "-m", "celery", "-A", "ingest_worker.queue.celery_app", "worker",
          "--concurrency=1", "--loglevel=WARNING", "-Q", "ingest", "--without-gossip",
          "--without-mingle"],
         env=env,

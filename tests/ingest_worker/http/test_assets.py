@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from ingest_worker.http.app import create_app
 from ingest_worker.http.idempotency import IdempotencyKeys
-from ingest_worker.locks import asset_lock
+from ingest_worker.queue.locks import asset_lock
 from shared.keys import ASSETS_PREFIX, original_key
 from shared.manifest import AssetError, load_manifest, save_manifest
 from shared.settings import Settings

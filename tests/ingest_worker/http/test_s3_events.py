@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ingest_worker import pipeline
-from ingest_worker.celery_app import make_celery
 from ingest_worker.http.app import create_app
 from ingest_worker.http.s3_events import enqueue_if_presigned, handler, object_key
+from ingest_worker.queue.celery_app import make_celery
 from shared.settings import Settings
 from shared.storage import open_store
 from tests.helpers import API_KEY, make_jpeg

@@ -13,8 +13,8 @@ from botocore.stub import ANY, Stubber
 from fastapi.testclient import TestClient
 
 import shared.ai
-from ingest_worker.celery_app import make_celery
 from ingest_worker.http.app import create_app
+from ingest_worker.queue.celery_app import make_celery
 from shared.ai.bedrock.provider import BedrockProvider
 from shared.ids import new_id
 from shared.keys import ASSETS_PREFIX, original_key

@@ -2,10 +2,11 @@
 
 import logging
 
-from ingest_worker import pipeline, sweeper
-from ingest_worker.celery_app import ANALYSIS_TASK, INGEST_TASK, SWEEP_TASK, app
+from ingest_worker import pipeline
 from ingest_worker.errors import TransientError
-from ingest_worker.locks import asset_lock
+from ingest_worker.queue import sweeper
+from ingest_worker.queue.celery_app import ANALYSIS_TASK, INGEST_TASK, SWEEP_TASK, app
+from ingest_worker.queue.locks import asset_lock
 from ingest_worker.stages import analysis, index
 from shared.ai import TransientProviderError
 from shared.manifest import load_manifest

@@ -16,7 +16,7 @@ from typing import IO
 from celery import signals
 from celery.beat import PersistentScheduler
 
-from ingest_worker.lifetime import die_with_parent, set_name
+from ingest_worker.queue.lifetime import die_with_parent, set_name
 
 log = logging.getLogger(__name__)
 BEAT_NAME = "celery beat"

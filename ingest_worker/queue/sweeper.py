@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from ingest_worker.locks import asset_lock
+from ingest_worker.queue.locks import asset_lock
 from shared.keys import ASSETS_PREFIX
 from shared.manifest import AssetError, load_manifest, save_manifest, utcnow
 from shared.settings import Settings

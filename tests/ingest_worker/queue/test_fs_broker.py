@@ -11,7 +11,7 @@ import pytest
 from kombu import Connection
 from kombu.transport.virtual import BrokerState
 
-from ingest_worker import fs_broker
+from ingest_worker.queue import fs_broker
 
 
 @pytest.fixture(autouse=True)
@@ -142,7 +142,7 @@ def test_an_undecodable_message_file_is_dropped_not_fatal(tmp_path, caplog):
 _CONSUMER = """
 import sys, time
 from kombu import Connection
-from ingest_worker import fs_broker
+from ingest_worker.queue import fs_broker
 folder = sys.argv[1]
 options = {"data_folder_in": folder, "data_folder_out": folder,
            "control_folder": folder + "/control"}

@@ -2,12 +2,14 @@
 
 from celery import Celery
 
-import ingest_worker.signals  # noqa: F401 - worker metrics + log context via signals
-from ingest_worker import fs_broker
-from ingest_worker.beat import SingleScheduler
+import ingest_worker.queue.signals  # noqa: F401 - worker metrics + log context via signals
+from ingest_worker.queue import fs_broker
+from ingest_worker.queue.beat import SingleScheduler
 from shared.settings import Settings, get_settings
 
 INGEST_QUEUE = "ingest"
+# Names from when the tasks lived in ingest_worker/tasks.py: queued messages carry them,
+# so they never change with the module.
 INGEST_TASK = "ingest_worker.tasks.ingest_asset"
 SWEEP_TASK = "ingest_worker.tasks.sweep_stuck"
 # AI analysis has its own queue so slow model calls never hold up ingest (issue 5).
@@ -16,7 +18,7 @@ ANALYSIS_TASK = "ingest_worker.tasks.analyze_asset"
 
 
 def make_celery(settings: Settings) -> Celery:
-    app = Celery("picsha", include=["ingest_worker.tasks"])
+    app = Celery("picsha", include=["ingest_worker.queue.tasks"])
     if settings.embedded_broker:
         queue_dir = (settings.broker_dir / "queue").resolve()
         control_dir = (settings.broker_dir / "control").resolve()

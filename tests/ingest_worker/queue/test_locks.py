@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from ingest_worker.locks import asset_lock
+from ingest_worker.queue.locks import asset_lock
 from shared.settings import Settings
 
 

@@ -2,8 +2,8 @@
 
 import threading
 
-from ingest_worker.beat import SingleScheduler
-from ingest_worker.celery_app import make_celery
+from ingest_worker.queue.beat import SingleScheduler
+from ingest_worker.queue.celery_app import make_celery
 
 
 def test_a_second_scheduler_waits_until_the_first_closes(settings):

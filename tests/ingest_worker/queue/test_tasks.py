@@ -3,7 +3,7 @@ pipeline): a duplicate job leaves a settled asset alone."""
 
 import pytest
 
-from ingest_worker import tasks
+from ingest_worker.queue import tasks
 from shared.ids import new_id
 from shared.keys import original_key
 from shared.manifest import Manifest, Source, load_manifest, save_manifest

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from ingest_worker.sweeper import sweep
+from ingest_worker.queue.sweeper import sweep
 from shared.ids import new_id
 from shared.keys import manifest_key
 from shared.manifest import Manifest, Source, load_manifest, utcnow

@@ -1,6 +1,6 @@
 """Worker metrics and log context through Celery signals, so tasks carry no such code.
 
-Imported once by ingest_worker/celery_app.py. Per task: the request id from the message
+Imported once by ingest_worker/queue/celery_app.py. Per task: the request id from the message
 headers (set by the API) and the asset id go into the log context; wall time, the asset's
 kind, final status and error code (read back from its manifest) go into the metrics.
 """
