@@ -7,24 +7,19 @@ the same asset twice (redelivery after a crash, reprocess) converges on the same
 import errno
 import hashlib
 import logging
-from functools import lru_cache
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ingest_worker import runtime
 from ingest_worker.errors import StageError, TransientError
 from ingest_worker.stages import derivatives, metadata, sniff
 from shared.keys import original_key
 from shared.manifest import AssetError, Manifest, load_manifest, save_manifest
 from shared.metrics import observe_stage
 from shared.settings import Settings, get_settings
-from shared.storage import ObjectNotFound, ObjectStore, open_store
+from shared.storage import ObjectNotFound, ObjectStore
 
 log = logging.getLogger(__name__)
-
-
-@lru_cache
-def default_store() -> ObjectStore:
-    return open_store(get_settings())
 
 
 # Infrastructure trouble (storage, network): retried by the task, never the file's fault.
@@ -40,7 +35,7 @@ def process(asset_id: str, settings: Settings | None = None, store: ObjectStore 
 
 def _process(asset_id: str, settings: Settings | None, store: ObjectStore | None):
     settings = settings or get_settings()
-    store = store or default_store()
+    store = store or runtime.store()
     manifest = load_manifest(store, asset_id)
     if manifest is None:
         log.info("asset %s has no manifest (deleted?); nothing to do", asset_id)

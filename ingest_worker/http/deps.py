@@ -1,29 +1,17 @@
 """What a route needs, named in its signature: FastAPI dependency aliases over the app's
 state (set once by `http.app.configure`), so no route module keeps its own helpers."""
 
-import threading
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from ingest_worker import runtime
 from shared.errors import PicshaError
 from shared.ids import is_valid_id
 from shared.manifest import Manifest, load_manifest
-from shared.search import SearchIndex, index_path, open_index
+from shared.search import SearchIndex
 from shared.settings import Settings
 from shared.storage import ObjectStore
-
-_indexes: dict[str, SearchIndex] = {}
-_indexes_lock = threading.Lock()
-
-
-def search_index(settings: Settings) -> SearchIndex:
-    """One index handle per process and location (SQLite connection or OpenSearch client)."""
-    key = f"{settings.search}:{settings.opensearch_url or index_path(settings)}"
-    with _indexes_lock:
-        if key not in _indexes:
-            _indexes[key] = open_index(settings)
-        return _indexes[key]
 
 
 def _settings(request: Request) -> Settings:
@@ -35,7 +23,7 @@ def _store(request: Request) -> ObjectStore:
 
 
 def _index(request: Request) -> SearchIndex:
-    return search_index(request.app.state.settings)
+    return runtime.index(request.app.state.settings)
 
 
 def load_or_404(store: ObjectStore, asset_id: str) -> Manifest:

@@ -9,24 +9,17 @@ fail are reported back by id (`batchItemFailures`), so SQS retries only those.
 import json
 import logging
 import re
-from functools import lru_cache
 from typing import Any
 
 from celery import Celery
 
-from ingest_worker.queue.celery_app import INGEST_TASK, make_celery
+from ingest_worker import runtime
+from ingest_worker.queue.celery_app import INGEST_TASK
 from shared.manifest import load_manifest
-from shared.settings import get_settings
-from shared.storage import ObjectStore, open_store
+from shared.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 _ORIGINAL = re.compile(r"^assets/([0-9A-Za-z_-]{21})/original$")
-
-
-@lru_cache
-def _deps() -> tuple[ObjectStore, Celery]:
-    settings = get_settings()
-    return open_store(settings), make_celery(settings)
 
 
 def object_key(record: dict[str, Any]) -> str | None:
@@ -48,7 +41,7 @@ def enqueue_if_presigned(key: str | None, store: ObjectStore, celery: Celery) ->
 
 
 def handler(event: dict[str, Any], context: object = None) -> dict[str, list[dict[str, str]]]:
-    store, celery = _deps()
+    store, celery = runtime.store(), runtime.celery()
     failures = []
     for record in event.get("Records", []):
         try:

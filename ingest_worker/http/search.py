@@ -11,15 +11,15 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from ingest_worker import runtime
 from ingest_worker.http.auth import require_api_key
-from ingest_worker.http.deps import IndexDep, ManifestDep, SettingsDep, StoreDep, search_index
+from ingest_worker.http.deps import IndexDep, ManifestDep, SettingsDep, StoreDep
 from ingest_worker.http.jobs import enqueue_ingest
 from shared.ai import (
     CapabilityMissing,
     ImageFacts,
     ProviderError,
     ProviderUnavailable,
-    open_provider,
 )
 from shared.errors import PicshaError
 from shared.ids import new_id
@@ -40,7 +40,7 @@ MAX_QUERY_CHARS = 16_384  # a pasted paragraph is fine; it is cut to its first t
 def forget(settings: Settings, asset_id: str) -> None:
     """Take a deleted asset out of the index (called by DELETE /v1/assets/{id})."""
     try:
-        search_index(settings).delete(asset_id)
+        runtime.index(settings).delete(asset_id)
     except Exception:  # the objects are gone; a stale entry is filtered when looked up
         log.exception("could not remove %s from the search index", asset_id)
 
@@ -63,7 +63,7 @@ def _query_vector(settings: Settings, q: str):
     if not q.strip():
         return None, None, None
     try:
-        embedding = open_provider(settings).embed_query(q)
+        embedding = runtime.provider(settings).embed_query(q)
     except (ProviderUnavailable, ProviderError, CapabilityMissing) as exc:
         return None, None, str(exc)
     return embedding.vector, embedding.model, None
@@ -153,7 +153,7 @@ def _alt_text_events(settings: Settings, store: ObjectStore, manifest: Manifest)
     analysis = manifest.analysis or {}
     chunks = None
     try:
-        provider = open_provider(settings)
+        provider = runtime.provider(settings)
         facts = ImageFacts(filename=manifest.source.filename, kind=manifest.kind)
         chunks = provider.stream_alt_text(facts, _stream_source(store, manifest, provider))
     except (ProviderUnavailable, ProviderError, CapabilityMissing) as exc:
@@ -223,7 +223,7 @@ async def generate(
     """Text-to-image: the prompt is refined by the text model, the image ingested like an
     upload. The local provider has no image generator: 501 naming the capability."""
     try:
-        provider = open_provider(settings)
+        provider = runtime.provider(settings)
         png, refined = await run_in_threadpool(provider.generate_image, body.prompt)
     except CapabilityMissing as exc:
         raise PicshaError(

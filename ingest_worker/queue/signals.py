@@ -8,10 +8,10 @@ kind, final status and error code (read back from its manifest) go into the metr
 import logging
 import os
 import time
-from functools import lru_cache
 
 from celery import signals
 
+from ingest_worker import runtime
 from shared import memory, metrics
 from shared.logging import (
     TASK_HEADER,
@@ -21,8 +21,6 @@ from shared.logging import (
     stage_var,
 )
 from shared.manifest import load_manifest
-from shared.settings import get_settings
-from shared.storage import ObjectStore, open_store
 
 log = logging.getLogger("picsha.worker")
 
@@ -119,7 +117,7 @@ def _outcome(asset_id: str | None) -> tuple[str, str, dict | None]:
     if not asset_id:
         return "unknown", "unknown", None
     try:
-        manifest = load_manifest(_store(), asset_id)
+        manifest = load_manifest(runtime.store(), asset_id)
     except Exception:  # metrics must never fail a task
         log.warning("could not read the manifest for metrics", exc_info=True)
         return "unknown", "unknown", None
@@ -127,8 +125,3 @@ def _outcome(asset_id: str | None) -> tuple[str, str, dict | None]:
         return "unknown", "deleted", None
     error = manifest.error.model_dump() if manifest.error else None
     return manifest.kind or "unknown", manifest.status, error
-
-
-@lru_cache
-def _store() -> ObjectStore:
-    return open_store(get_settings())

@@ -2,7 +2,7 @@
 
 import logging
 
-from ingest_worker import pipeline
+from ingest_worker import pipeline, runtime
 from ingest_worker.errors import TransientError
 from ingest_worker.queue import sweeper
 from ingest_worker.queue.celery_app import ANALYSIS_TASK, INGEST_TASK, SWEEP_TASK, app
@@ -47,7 +47,7 @@ def _settled(asset_id: str) -> str | None:
     events at least once — and running it again would flip a ready asset back to
     `processing` for clients to see, for nothing.
     """
-    manifest = load_manifest(pipeline.default_store(), asset_id)
+    manifest = load_manifest(runtime.store(), asset_id)
     if manifest is None or manifest.status not in ("ready", "failed"):
         return None
     log.info("asset %s is already %s: duplicate job skipped", asset_id, manifest.status)
@@ -75,5 +75,5 @@ def analyze_asset(asset_id: str) -> str | None:
 @app.task(name=SWEEP_TASK, ignore_result=True)
 def sweep_stuck() -> dict[str, int]:
     """Periodic (Celery beat): re-enqueue lost jobs, fail assets that never finish."""
-    report = sweeper.sweep(get_settings(), pipeline.default_store(), ingest_asset.delay)
+    report = sweeper.sweep(get_settings(), runtime.store(), ingest_asset.delay)
     return {"requeued": len(report.requeued), "failed": len(report.failed)}

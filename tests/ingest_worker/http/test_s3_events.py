@@ -87,7 +87,8 @@ def test_handler_reports_only_failed_records(monkeypatch):
             raise RuntimeError("broker down")
         return True
 
-    monkeypatch.setattr(events, "_deps", lambda: (None, None))
+    monkeypatch.setattr(events.runtime, "store", lambda: None)
+    monkeypatch.setattr(events.runtime, "celery", lambda: None)
     monkeypatch.setattr(events, "enqueue_if_presigned", fake)
     out = handler({"Records": [_record("assets/x/original", "a"), _record("boom", "b")]})
     assert out == {"batchItemFailures": [{"itemIdentifier": "b"}]}

@@ -5,7 +5,7 @@ import pytest
 import pyvips
 from fastapi.testclient import TestClient
 
-from ingest_worker.http import deps
+from ingest_worker import runtime
 from ingest_worker.http.app import create_app
 from ingest_worker.stages import analysis, index
 from shared.ids import new_id
@@ -39,7 +39,7 @@ def library(tmp_path_factory):
     provider = local_provider_once()
     settings = Settings(data_dir=tmp_path_factory.mktemp("lib") / "data", api_keys=[API_KEY])
     store = LocalStore(settings.data_dir / "objects")
-    idx = deps.search_index(settings)
+    idx = runtime.index(settings)
     ids = {}
     for name, make in IMAGES.items():
         data = make()
@@ -167,13 +167,13 @@ def test_delete_takes_the_asset_out_of_search(client, library):
     assert load_manifest(store, asset_id) is not None
     assert client.delete(f"/v1/assets/{asset_id}", headers=AUTH).status_code == 204
     assert asset_id not in [h["id"] for h in _search(client, q="rocket", limit=100)["items"]]
-    assert deps.search_index(settings).get(asset_id) is None
+    assert runtime.index(settings).get(asset_id) is None
 
 
 def test_vectors_round_trip_through_the_manifest(library):
     settings, store, ids = library
     m = load_manifest(store, ids["coffee.jpg"])
-    doc = deps.search_index(settings).get(m.id)
+    doc = runtime.index(settings).get(m.id)
     assert doc.vector.shape == (m.analysis["embedding"]["dim"],)
     assert np.isclose(float(np.linalg.norm(doc.vector)), 1.0, atol=1e-4)
 

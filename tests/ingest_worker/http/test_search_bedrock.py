@@ -12,7 +12,7 @@ from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 from fastapi.testclient import TestClient
 
-import shared.ai
+from ingest_worker import runtime
 from ingest_worker.http.app import create_app
 from ingest_worker.queue.celery_app import make_celery
 from shared.ai.bedrock.provider import BedrockProvider
@@ -39,7 +39,7 @@ def bedrock(tmp_path, monkeypatch):
 
     def install(provider: BedrockProvider) -> None:
         key = (settings.ai, settings.aws_region, settings.rekognition_collection)
-        monkeypatch.setitem(shared.ai._cache, key, provider)
+        monkeypatch.setitem(runtime._providers, key, provider)
 
     return settings, app, TestClient(app), install
 

@@ -3,6 +3,7 @@ pipeline): a duplicate job leaves a settled asset alone."""
 
 import pytest
 
+from ingest_worker import runtime
 from ingest_worker.queue import tasks
 from shared.ids import new_id
 from shared.keys import original_key
@@ -16,9 +17,9 @@ from tests.helpers import make_jpeg
 def store(tmp_path, monkeypatch):
     monkeypatch.setenv("PICSHA_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("PICSHA_ANALYSIS_ENABLED", "false")  # no analysis job to send
-    get_settings.cache_clear()
+    runtime.reset()  # the store and settings of this environment, not an earlier test's
     yield open_store(get_settings())
-    get_settings.cache_clear()
+    runtime.reset()
 
 
 def _queued(store, tmp_path) -> str:
