@@ -1,4 +1,5 @@
-"""Celery tasks: thin wrappers; the work is in `pipeline`, so it runs the same anywhere."""
+"""Celery tasks: thin wrappers (lock, retries, the hand-over to analysis); the stages and
+their order are in `ingest_worker.pipeline`, so the work runs the same anywhere."""
 
 import logging
 
@@ -7,7 +8,6 @@ from ingest_worker.errors import TransientError
 from ingest_worker.queue import sweeper
 from ingest_worker.queue.celery_app import ANALYSIS_TASK, INGEST_TASK, SWEEP_TASK, app
 from ingest_worker.queue.locks import asset_lock
-from ingest_worker.stages import analysis, index
 from shared.ai import TransientProviderError
 from shared.manifest import load_manifest
 from shared.settings import get_settings
@@ -30,11 +30,9 @@ def ingest_asset(asset_id: str) -> str | None:
         settled = _settled(asset_id)
         if settled is not None:
             return settled
-        manifest = pipeline.process(asset_id)
-    if manifest is not None:
-        index.safe_index(manifest)  # searchable by name and metadata at once
-        if manifest.status == "ready" and get_settings().analysis_enabled:
-            analyze_asset.delay(asset_id)  # routed to the analysis queue
+        manifest = pipeline.ingest(asset_id)
+    if manifest is not None and manifest.status == "ready" and get_settings().analysis_enabled:
+        analyze_asset.delay(asset_id)  # routed to the analysis queue
     return manifest.status if manifest else None
 
 
@@ -63,12 +61,7 @@ def _settled(asset_id: str) -> str | None:
     max_retries=6,
 )
 def analyze_asset(asset_id: str) -> str | None:
-    """A provider error fails only the analysis (recorded in the manifest), never the asset."""
-    manifest = analysis.run(asset_id)
-    if manifest is not None:
-        index.safe_index(manifest)
-        if (manifest.analysis or {}).get("status") == "done":
-            manifest = index.safe_duplicates(manifest)
+    manifest = pipeline.analyse(asset_id)
     return (manifest.analysis or {}).get("status") if manifest else None
 
 

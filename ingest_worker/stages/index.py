@@ -57,14 +57,3 @@ def reindex(store: ObjectStore, index: SearchIndex) -> tuple[int, int]:
 
     indexed = index.upsert_many(ready_docs())
     return indexed, seen
-
-
-def safe_duplicates(manifest: Manifest, index: SearchIndex | None = None) -> Manifest:
-    """Record near-duplicates in the manifest; a failure only logs (the route asks again)."""
-    from ingest_worker.stages import duplicates
-
-    try:
-        return duplicates.record(manifest, index or runtime.index(), runtime.store())
-    except Exception:
-        log.exception("near-duplicate check of %s failed", manifest.id)
-        return manifest
