@@ -3,7 +3,9 @@
 Each conversion gets a fresh user profile (two soffice processes must never share one, and
 a profile a hostile document touched is not reused), hardened before start: macros never
 run, linked images and other external references are not fetched. The process tree is
-killed when the wall-clock bound runs out (process.run).
+killed when the wall-clock bound runs out (process.run). The converter container
+(docker/libreoffice/convert_server.py) imports this module: one set of settings, one
+argument list, one import-filter choice.
 """
 
 import os
@@ -14,9 +16,7 @@ import httpx
 
 from ingest_worker.converters import process
 
-SOFFICE = os.environ.get("PICSHA_SOFFICE", "soffice")
-
-# Written into the new profile before soffice starts (registrymodifications.xcu).
+# Written into each profile before soffice starts (registrymodifications.xcu).
 _SETTINGS = [
     ("Security/Scripting", "MacroSecurityLevel", "3"),  # "very high": no macro runs
     ("Security/Scripting", "DisableMacrosExecution", "true"),
@@ -24,7 +24,7 @@ _SETTINGS = [
     ("Misc", "UseOpenCL", "false"),
     ("Misc", "FirstRun", "false"),
 ]
-_HARDENING = (
+HARDENING = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
     '<oor:items xmlns:oor="http://openoffice.org/2001/registry" '
     'xmlns:xs="http://www.w3.org/2001/XMLSchema" '
@@ -71,28 +71,32 @@ def _via_service(url: str, source: Path, workdir: Path, timeout: float) -> Path:
     raise ConversionFailed(f"LibreOffice could not convert the document: {message}")
 
 
-def to_pdf(source: Path, workdir: Path, timeout: float, infilter: str | None = None) -> Path:
-    """Convert `source` to PDF in workdir; its suffix (or `infilter`) picks the import.
-
-    With PICSHA_CONVERTER_URL set (the deploy's converter container beside the worker),
-    the document goes there instead; the service applies the same import choices.
-    """
-    if url := os.environ.get("PICSHA_CONVERTER_URL"):
-        return _via_service(url, source, workdir, timeout)
-    profile = workdir / "lo-profile"
+def write_profile(profile: Path) -> None:
+    """A LibreOffice user profile with the hardening settings in place."""
     (profile / "user").mkdir(parents=True, exist_ok=True)
-    (profile / "user" / "registrymodifications.xcu").write_text(_HARDENING)
-    outdir = workdir / "lo-out"
-    outdir.mkdir(exist_ok=True)
+    (profile / "user" / "registrymodifications.xcu").write_text(HARDENING)
+
+
+def infilter_for(source: Path) -> str | None:
+    """HTML goes through Writer's own import, which paginates and honours the stylesheet
+    (Writer/Web, the default for .html, prints a blank page); Markdown arrives as HTML."""
+    return "HTML (StarWriter)" if source.suffix.lower() in (".html", ".htm") else None
+
+
+def convert(source: Path, outdir: Path, profile: Path, timeout: float, soffice: str) -> Path:
+    """`source` to `outdir/<stem>.pdf` with the (hardened) profile; its suffix picks the
+    import. Raises process.ConverterTimeout or ConversionFailed."""
+    workdir = outdir.parent
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(workdir),  # nothing of the worker's home is read or written
+        "HOME": str(workdir),  # nothing of the caller's home is read or written
         "TMPDIR": str(workdir),
         "LANG": "C.UTF-8",
         "SAL_USE_VCLPLUGIN": "svp",  # headless rendering, no display
     }
+    infilter = infilter_for(source)
     args = [
-        SOFFICE,
+        soffice,
         f"-env:UserInstallation={profile.as_uri()}",
         "--headless",
         "--invisible",
@@ -107,13 +111,33 @@ def to_pdf(source: Path, workdir: Path, timeout: float, infilter: str | None = N
         str(outdir),
         str(source),
     ]
-    try:
-        result = process.run(args, timeout, cwd=workdir, env=env)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
+    outdir.mkdir(exist_ok=True)
+    result = process.run(args, timeout, cwd=workdir, env=env)
     pdf = outdir / f"{source.stem}.pdf"
     if not pdf.exists() or pdf.stat().st_size == 0:
         detail = (result.stderr or result.stdout).strip().splitlines()
         reason = detail[-1] if detail else f"exit status {result.returncode}"
         raise ConversionFailed(f"LibreOffice could not convert the document: {reason}")
     return pdf
+
+
+def to_pdf(
+    source: Path,
+    workdir: Path,
+    timeout: float,
+    soffice: str = "soffice",
+    service_url: str | None = None,
+) -> Path:
+    """Convert `source` to PDF in workdir, in a fresh profile removed afterwards.
+
+    With a service URL (PICSHA_CONVERTER_URL: the deploy's converter container beside the
+    worker, docker/libreoffice), the document goes there; it runs `convert` too.
+    """
+    if service_url:
+        return _via_service(service_url, source, workdir, timeout)
+    profile = workdir / "lo-profile"
+    write_profile(profile)
+    try:
+        return convert(source, workdir / "lo-out", profile, timeout, soffice)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)

@@ -1,5 +1,6 @@
 """LibreOffice through the deploy's converter container protocol (docker/libreoffice), with
-real soffice behind it: what the worker does when PICSHA_CONVERTER_URL is set."""
+real soffice behind it: what the worker does when PICSHA_CONVERTER_URL is set. The service
+runs the worker's own converter code (ingest_worker/converters/libreoffice.py)."""
 
 import importlib.util
 import sys
@@ -11,6 +12,7 @@ import pytest
 from ingest_worker.converters import libreoffice
 from ingest_worker.errors import StageError
 from ingest_worker.stages import documents, sniff
+from shared.settings import Settings
 from tests.helpers import REPO, corpus_file, free_port
 
 
@@ -39,14 +41,14 @@ def _serve(timeout: float) -> Iterator[str]:
 
 
 @pytest.fixture
-def service(monkeypatch) -> Iterator[str]:
+def service(settings) -> Iterator[Settings]:
     for url in _serve(timeout=120):
-        monkeypatch.setenv("PICSHA_CONVERTER_URL", url)
-        yield url
+        yield settings.model_copy(update={"converter_url": url})
 
 
 @pytest.mark.slow
-def test_documents_convert_through_the_service(service, tmp_path, settings):
+def test_documents_convert_through_the_service(service, tmp_path):
+    settings = service
     path = corpus_file("docs/word_paragraphs_and_tables.docx")
     result = documents.render(sniff.sniff(path), path, tmp_path, settings)
     assert result.pdf.read_bytes()[:5] == b"%PDF-"
@@ -54,7 +56,8 @@ def test_documents_convert_through_the_service(service, tmp_path, settings):
 
 
 @pytest.mark.slow
-def test_markdown_through_the_service_is_styled_not_blank(service, tmp_path, settings):
+def test_markdown_through_the_service_is_styled_not_blank(service, tmp_path):
+    settings = service
     source = tmp_path / "readme.md"
     source.write_text("# Title\n\n```\ncode block\n```\n")
     (tmp_path / "w").mkdir()
@@ -67,18 +70,28 @@ def test_markdown_through_the_service_is_styled_not_blank(service, tmp_path, set
 
 
 @pytest.mark.slow
-def test_a_service_timeout_is_a_conversion_timeout(monkeypatch, tmp_path, settings):
+def test_a_service_timeout_is_a_conversion_timeout(tmp_path, settings):
     for url in _serve(timeout=0.3):
-        monkeypatch.setenv("PICSHA_CONVERTER_URL", url)
         path = corpus_file("docs/word_text.docx")
+        with_service = settings.model_copy(update={"converter_url": url})
         with pytest.raises(StageError) as err:
-            documents.render(sniff.sniff(path), path, tmp_path, settings)
+            documents.render(sniff.sniff(path), path, tmp_path, with_service)
     assert err.value.code == "conversion_timeout"
 
 
-def test_an_unreachable_service_is_transient_not_the_files_fault(monkeypatch, tmp_path):
-    monkeypatch.setenv("PICSHA_CONVERTER_URL", f"http://127.0.0.1:{free_port()}")
+def test_an_unreachable_service_is_transient_not_the_files_fault(tmp_path):
+    url = f"http://127.0.0.1:{free_port()}"
     source = tmp_path / "a.docx"
     source.write_bytes(b"PK")
     with pytest.raises(ConnectionError):  # the pipeline turns this into a Celery retry
-        libreoffice.to_pdf(source, tmp_path, timeout=5)
+        libreoffice.to_pdf(source, tmp_path, timeout=5, service_url=url)
+
+
+def test_the_service_writes_the_workers_hardened_profile(tmp_path):
+    server = _load_server()
+    settings = server.Settings(host="127.0.0.1", port=0, concurrency=2)
+    server.Converter(settings, root=tmp_path)
+    for slot in ("profile-0", "profile-1"):
+        xcu = (tmp_path / slot / "user" / "registrymodifications.xcu").read_text()
+        assert xcu == libreoffice.HARDENING
+        assert xcu.count("<item ") == 5  # macros off, no linked fetches, no OpenCL, no wizard
