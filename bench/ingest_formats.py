@@ -31,7 +31,8 @@ from common import REPO, make_test_jpeg, make_test_png_alpha, print_table
 
 sys.path.insert(0, str(REPO))
 
-from ingest_worker import exiftool, pipeline
+from ingest_worker import pipeline
+from ingest_worker.converters import exiftool
 from shared.ids import new_id
 from shared.imaging import KEEP_NONE
 from shared.keys import original_key

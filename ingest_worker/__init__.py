@@ -1,1 +1,2 @@
-"""The ingest worker: Celery app, pipeline stages, and the ingest HTTP API."""
+"""The ingest worker: the pipeline and its stages, external converters, the Celery queue,
+and the ingest and search HTTP API (one wing each)."""

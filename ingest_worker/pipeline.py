@@ -1,5 +1,10 @@
-"""Runs an asset through the stages and records the outcome in its manifest.
+"""The ingest pipeline: DESIGN.md's six stages, in their order, in this one module.
 
+    ingest job     sniff → metadata → render (images) / documents → index
+    analysis job   analysis → index → duplicates        (its own queue, once `ready`)
+
+The Celery tasks (queue/tasks.py) only add locking, retries and the hand-over between the
+two jobs. `process` runs the first three stages and records the outcome in the manifest.
 Idempotent: every stage writes fixed keys and the manifest is written last, so running
 the same asset twice (redelivery after a crash, reprocess) converges on the same result.
 """
@@ -7,24 +12,48 @@ the same asset twice (redelivery after a crash, reprocess) converges on the same
 import errno
 import hashlib
 import logging
-from functools import lru_cache
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ingest_worker import runtime
 from ingest_worker.errors import StageError, TransientError
-from ingest_worker.stages import derivatives, metadata, sniff
+from ingest_worker.stages import analysis, derivatives, duplicates, index, metadata, sniff
 from shared.keys import original_key
 from shared.manifest import AssetError, Manifest, load_manifest, save_manifest
 from shared.metrics import observe_stage
+from shared.search import SearchIndex
 from shared.settings import Settings, get_settings
-from shared.storage import ObjectNotFound, ObjectStore, open_store
+from shared.storage import ObjectNotFound, ObjectStore
 
 log = logging.getLogger(__name__)
 
 
-@lru_cache
-def default_store() -> ObjectStore:
-    return open_store(get_settings())
+def ingest(asset_id: str) -> Manifest | None:
+    """The ingest job: render the asset, then make it searchable by name and metadata."""
+    manifest = process(asset_id)
+    if manifest is not None:
+        index.safe_index(manifest)
+    return manifest
+
+
+def analyse(asset_id: str) -> Manifest | None:
+    """The analysis job: a provider error fails only the analysis, never the asset."""
+    manifest = analysis.run(asset_id)
+    if manifest is None:
+        return None
+    index.safe_index(manifest)
+    if (manifest.analysis or {}).get("status") == "done":
+        manifest = _safe_duplicates(manifest, runtime.index(), runtime.store())
+    return manifest
+
+
+def _safe_duplicates(manifest: Manifest, found_in: SearchIndex, store: ObjectStore) -> Manifest:
+    """Record near-duplicates in the manifest; a failure only logs (the route asks again)."""
+    try:
+        return duplicates.record(manifest, found_in, store)
+    except Exception:
+        log.exception("near-duplicate check of %s failed", manifest.id)
+        return manifest
 
 
 # Infrastructure trouble (storage, network): retried by the task, never the file's fault.
@@ -40,7 +69,7 @@ def process(asset_id: str, settings: Settings | None = None, store: ObjectStore 
 
 def _process(asset_id: str, settings: Settings | None, store: ObjectStore | None):
     settings = settings or get_settings()
-    store = store or default_store()
+    store = store or runtime.store()
     manifest = load_manifest(store, asset_id)
     if manifest is None:
         log.info("asset %s has no manifest (deleted?); nothing to do", asset_id)

@@ -4,7 +4,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 import delivery.app
-import ingest_worker.api
+import ingest_worker.http.app
 from picsha import ops
 from picsha.console import install_console
 from picsha.docs import install_docs
@@ -26,7 +26,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(ObservabilityMiddleware)
     install_docs(app)
     store = open_store(settings)
-    ingest_worker.api.configure(app, settings, store)
+    ingest_worker.http.app.configure(app, settings, store)
     delivery.app.configure(app, settings, store)
     app.include_router(ops.router)
     install_console(app, settings)

@@ -90,7 +90,7 @@ def serve(
 
     import uvicorn
 
-    from ingest_worker.auth import ensure_api_keys
+    from ingest_worker.http.auth import ensure_api_keys
     from picsha.app import create_app
     from picsha.worker import SupervisedWorker, start_worker
     from shared.logging import configure_logging

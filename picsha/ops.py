@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from fastapi import APIRouter, Request, Response
 
-from ingest_worker.celery_app import INGEST_QUEUE
+from ingest_worker.queue.celery_app import INGEST_QUEUE
 from shared import metrics
 from shared.settings import Settings
 

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 
-from ingest_worker.lifetime import die_with_parent
+from ingest_worker.queue.lifetime import die_with_parent
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ def start_worker(settings: Settings, concurrency: int, loglevel: str = "INFO") -
         "-m",
         "celery",
         "-A",
-        "ingest_worker.celery_app",
+        "ingest_worker.queue.celery_app",
         "worker",
         f"--concurrency={concurrency}",
         f"--loglevel={loglevel}",

@@ -3,7 +3,7 @@
 The ids live in context variables, so any `logging` call made while a request or a task
 is in flight carries them without being passed around. The API sets the request id from
 (or mints it for) the `x-request-id` header; Celery signals set it in the worker from the
-task's headers (see ingest_worker/signals.py).
+task's headers (see ingest_worker/queue/signals.py).
 """
 
 import json

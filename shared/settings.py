@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     # Wall-clock bound on one external conversion (LibreOffice, Ghostscript); the whole
     # process tree is killed when it runs out and the asset fails `conversion_timeout`.
     convert_timeout_seconds: float = 120.0
+    soffice: str = "soffice"  # the LibreOffice binary
+    # The converter container beside the worker (docker/libreoffice); unset: soffice here.
+    converter_url: str | None = None
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -120,7 +120,7 @@ class FlakyS3Proxy:
 def start_worker(env: dict[str, str], concurrency: int = 2, log: Path | None = None):
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - owned by the process
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "ingest_worker.celery_app", "worker",
+        [sys.executable, "-m", "celery", "-A", "ingest_worker.queue.celery_app", "worker",
          f"--concurrency={concurrency}", "--loglevel=INFO", "-Q", "ingest",
          "--without-gossip", "--without-mingle"],
         env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,

@@ -12,6 +12,7 @@ It runs beside the ingest worker (same Fargate task, localhost:2002) so a LibreO
 or memory blow-up stays in its own container. Each conversion gets a wall-clock limit and
 its own process group (killed whole on timeout); at most CONVERTER_CONCURRENCY run at once,
 each slot with its own LibreOffice profile (one profile cannot be shared by two processes).
+The conversion itself is the worker's (ingest_worker/converters/libreoffice.py).
 
 Environment: CONVERTER_HOST (0.0.0.0), CONVERTER_PORT (2002), CONVERTER_TIMEOUT_SECONDS
 (120), CONVERTER_MAX_BYTES (268435456), CONVERTER_CONCURRENCY (2), SOFFICE (soffice).
@@ -24,8 +25,6 @@ import json
 import os
 import queue
 import re
-import signal
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -34,26 +33,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+# The picsha package is installed in the image (docker/libreoffice/Dockerfile): the
+# hardening settings, soffice arguments and import-filter choice are the worker's own.
+from ingest_worker.converters import libreoffice, process
+
 TARGETS = {"pdf": "application/pdf"}
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
-# Written into each slot's profile: no macro runs, linked images/objects are not fetched
-# (the same settings as ingest_worker/stages/libreoffice.py).
-HARDENING = (
-    '<?xml version="1.0" encoding="UTF-8"?>\n'
-    '<oor:items xmlns:oor="http://openoffice.org/2001/registry" '
-    'xmlns:xs="http://www.w3.org/2001/XMLSchema" '
-    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
-    + "".join(
-        '<item oor:path="/org.openoffice.Office.Common/Security/Scripting">'
-        f'<prop oor:name="{name}" oor:op="fuse"><value>{value}</value></prop></item>\n'
-        for name, value in (
-            ("MacroSecurityLevel", "3"),
-            ("DisableMacrosExecution", "true"),
-            ("BlockUntrustedRefererLinks", "true"),
-        )
-    )
-    + "</oor:items>\n"
-)
 
 
 @dataclass
@@ -93,8 +78,7 @@ class Converter:
         self._profiles: queue.Queue[Path] = queue.Queue()
         for slot in range(max(1, self.settings.concurrency)):
             profile = self.root / f"profile-{slot}"
-            (profile / "user").mkdir(parents=True, exist_ok=True)
-            (profile / "user" / "registrymodifications.xcu").write_text(HARDENING)
+            libreoffice.write_profile(profile)  # the worker's hardening settings
             self._profiles.put(profile)
 
     def convert(self, data: bytes, filename: str, target: str) -> bytes:
@@ -113,60 +97,26 @@ class Converter:
             with tempfile.TemporaryDirectory(dir=self.root) as work:
                 source = Path(work) / name
                 source.write_bytes(data)
-                out = Path(work) / "out"
-                self._run(source, out, profile, target)
-                produced = sorted(out.glob(f"*.{target}"))
-                if not produced:
-                    raise ConversionError(
-                        HTTPStatus.UNPROCESSABLE_ENTITY,
-                        "conversion_failed",
-                        "LibreOffice produced no output for this document",
-                    )
-                return produced[0].read_bytes()
+                return self._run(source, Path(work) / "out", profile).read_bytes()
         finally:
             self._profiles.put(profile)
 
-    def _run(self, source: Path, out: Path, profile: Path, target: str) -> None:
-        command = [
-            self.settings.soffice,
-            "--headless",
-            "--norestore",
-            "--nologo",
-            "--nodefault",
-            "--nolockcheck",
-            f"-env:UserInstallation={profile.as_uri()}",
-            # Writer's own HTML import paginates and honours the stylesheet (Writer/Web,
-            # the default for .html, prints a blank page); Markdown arrives as HTML.
-            *(["--infilter=HTML (StarWriter)"] if source.suffix in (".html", ".htm") else []),
-            "--convert-to",
-            target,
-            "--outdir",
-            str(out),
-            str(source),
-        ]
-        proc = subprocess.Popen(
-            command,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,  # its own process group: a timeout kills every child
-        )
+    def _run(self, source: Path, out: Path, profile: Path) -> Path:
+        """The worker's own conversion (arguments, import filter, process-group bound)."""
         try:
-            _, stderr = proc.communicate(timeout=self.settings.timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            return libreoffice.convert(
+                source, out, profile, self.settings.timeout, self.settings.soffice
+            )
+        except process.ConverterTimeout:
             raise ConversionError(
                 HTTPStatus.GATEWAY_TIMEOUT,
                 "timeout",
                 f"conversion took longer than {self.settings.timeout:g} s",
             ) from None
-        if proc.returncode != 0:
-            detail = stderr.decode(errors="replace").strip()[-500:]
+        except libreoffice.ConversionFailed as exc:
             raise ConversionError(
-                HTTPStatus.UNPROCESSABLE_ENTITY,
-                "conversion_failed",
-                f"LibreOffice exited with {proc.returncode}: {detail}",
-            )
+                HTTPStatus.UNPROCESSABLE_ENTITY, "conversion_failed", str(exc)
+            ) from exc
 
 
 def make_handler(converter: Converter) -> type[BaseHTTPRequestHandler]:

@@ -1,1 +1,2 @@
-"""Pipeline stages; each reads the original (or earlier results) and writes fixed keys."""
+"""The stages `ingest_worker.pipeline` runs, in its order; each raises its own stage name
+and writes fixed keys."""

@@ -9,10 +9,10 @@ import logging
 import shutil
 import subprocess
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ingest_worker import runtime
 from shared import imaging
 from shared.ai import (
     AIProvider,
@@ -20,7 +20,6 @@ from shared.ai import (
     ProviderError,
     ProviderUnavailable,
     TransientProviderError,
-    open_provider,
 )
 from shared.ai import describe as describe_
 from shared.ai.colors import dominant_colors
@@ -29,7 +28,7 @@ from shared.keys import derivative_key, original_key
 from shared.manifest import Manifest, load_manifest, save_manifest
 from shared.search.base import vector_to_b64
 from shared.settings import Settings, get_settings
-from shared.storage import ObjectStore, open_store
+from shared.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ def analyze(
     """The analysis record for the manifest. Raises only TransientProviderError (retry)."""
     record: dict[str, Any] = {"provider": settings.ai, "analyzed_at": _now()}
     try:
-        provider = provider or open_provider(settings)
+        provider = provider or runtime.provider(settings)
         check = getattr(provider, "check", None)
         if check:
             check()
@@ -193,11 +192,6 @@ def dhash(rgb) -> str:
     return f"{int(''.join('1' if b else '0' for b in bits), 2):016x}"
 
 
-@lru_cache
-def default_store() -> ObjectStore:
-    return open_store(get_settings())
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -210,7 +204,7 @@ def run(
 ) -> Manifest | None:
     """The analysis job: analyse a ready asset and record the result in its manifest."""
     settings = settings or get_settings()
-    store = store or default_store()
+    store = store or runtime.store()
     manifest = load_manifest(store, asset_id)
     if manifest is None or manifest.status != "ready":
         return manifest  # deleted, or a reprocess is under way and will enqueue us again

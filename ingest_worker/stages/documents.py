@@ -12,8 +12,8 @@ from pathlib import Path
 import markdown
 import pyvips
 
+from ingest_worker.converters import libreoffice, process
 from ingest_worker.errors import StageError
-from ingest_worker.stages import external, libreoffice
 from ingest_worker.stages.sniff import Sniffed
 from shared import imaging
 from shared.settings import Settings
@@ -70,20 +70,23 @@ def render(sniffed: Sniffed, path: Path, workdir: Path, settings: Settings) -> R
         if sniffed.family == "office":
             source = workdir / f"document{_SUFFIX[sniffed.mime]}"
             source.symlink_to(path)
-            pdf = libreoffice.to_pdf(source, workdir, settings.convert_timeout_seconds)
+            pdf = _to_pdf(source, workdir, settings)
         elif sniffed.family in ("markdown", "text"):
             source = workdir / "document.html"
             source.write_text(to_html(_read_text(path), sniffed.family == "markdown"))
-            # Writer's own HTML import (not Writer/Web) honours the stylesheet and paginates.
-            pdf = libreoffice.to_pdf(
-                source, workdir, settings.convert_timeout_seconds, "HTML (StarWriter)"
-            )
-    except external.ConverterTimeout as exc:
+            pdf = _to_pdf(source, workdir, settings)  # Writer's HTML import (infilter_for)
+    except process.ConverterTimeout as exc:
         raise StageError(STAGE, "conversion_timeout", str(exc)) from exc
     except libreoffice.ConversionFailed as exc:
         raise StageError(STAGE, "conversion_failed", str(exc)) from exc
     poster, pages = make_poster(pdf or path, workdir / "poster.jpg", settings)
     return Rendered(pdf, workdir / "poster.jpg", poster.width, poster.height, pages)
+
+
+def _to_pdf(source: Path, workdir: Path, settings: Settings) -> Path:
+    return libreoffice.to_pdf(
+        source, workdir, settings.convert_timeout_seconds, settings.soffice, settings.converter_url
+    )
 
 
 def to_html(text: str, is_markdown: bool) -> str:

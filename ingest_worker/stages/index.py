@@ -2,26 +2,20 @@
 
 import logging
 from collections.abc import Iterator
-from functools import lru_cache
 
+from ingest_worker import runtime
 from shared.keys import ASSETS_PREFIX
 from shared.manifest import Manifest, load_manifest
-from shared.search import SearchIndex, open_index
+from shared.search import SearchIndex
 from shared.search.document import doc_from_manifest
-from shared.settings import get_settings
 from shared.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 
 
-@lru_cache
-def default_index() -> SearchIndex:
-    return open_index(get_settings())
-
-
 def index_manifest(manifest: Manifest, index: SearchIndex | None = None) -> None:
     """Ready assets are searchable; anything else is taken out of the index."""
-    index = index or default_index()
+    index = index or runtime.index()
     if manifest.status == "ready":
         index.upsert(doc_from_manifest(manifest))
     else:
@@ -63,15 +57,3 @@ def reindex(store: ObjectStore, index: SearchIndex) -> tuple[int, int]:
 
     indexed = index.upsert_many(ready_docs())
     return indexed, seen
-
-
-def safe_duplicates(manifest: Manifest, index: SearchIndex | None = None) -> Manifest:
-    """Record near-duplicates in the manifest; a failure only logs (the route asks again)."""
-    from ingest_worker.stages import duplicates
-    from ingest_worker.stages.analysis import default_store
-
-    try:
-        return duplicates.record(manifest, index or default_index(), default_store())
-    except Exception:
-        log.exception("near-duplicate check of %s failed", manifest.id)
-        return manifest

@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ingest_worker import exiftool
+from ingest_worker.converters import exiftool
 from shared.manifest import Metadata
 
 log = logging.getLogger(__name__)

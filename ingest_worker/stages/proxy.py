@@ -13,15 +13,14 @@ transparent, as imgproxy and thumbor keep it.
 The web samples and delivery then read a proxy, never the original again.
 """
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyvips
 
+from ingest_worker.converters import ghostscript, process, svg_safety
 from ingest_worker.errors import StageError
-from ingest_worker.stages import external, svg_safety
 from ingest_worker.stages.sniff import Sniffed
 from shared import imaging
 from shared.settings import Settings
@@ -140,7 +139,10 @@ def _psd(path: Path, _workdir: Path, settings: Settings) -> tuple[pyvips.Image, 
 
 
 def _svg(path: Path, _workdir: Path, settings: Settings) -> tuple[pyvips.Image, dict]:
-    data = svg_safety.read_checked(path)  # refuses entities/DTDs; raises StageError
+    try:
+        data = svg_safety.read_checked(path)  # refuses entities and DTDs
+    except svg_safety.UnsafeSvg as exc:
+        raise StageError(STAGE, exc.code, str(exc)) from exc
     # From a buffer librsvg has no base URL, so it resolves no external href (file or net).
     try:
         header = pyvips.Image.svgload_buffer(data)
@@ -165,37 +167,22 @@ def _postscript(path: Path, workdir: Path, settings: Settings) -> tuple[pyvips.I
         width_pt, height_pt = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
     dpi = max(72.0, min(600.0, 72.0 * VECTOR_LONG_SIDE / max(width_pt, height_pt)))
     _check_pixels(round(width_pt * dpi / 72), round(height_pt * dpi / 72), settings)
-    out = workdir / "ghostscript.png"
-    args = [
-        "gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-dNOPROMPT", "-dEPSCrop",
-        "-dFirstPage=1", "-dLastPage=1", "-dTextAlphaBits=4", "-dGraphicsAlphaBits=4",
-        "-sDEVICE=pngalpha", f"-r{dpi:.2f}", f"-sOutputFile={out}", "--", str(path),
-    ]  # fmt: skip
-    # -dSAFER still lets PostScript write anywhere under TMPDIR (/tmp by default): give
-    # Ghostscript a private one, so the only writable places are its own two files.
-    private_tmp = workdir / "gs-tmp"
-    private_tmp.mkdir()
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TMPDIR": str(private_tmp)}
     try:
-        result = external.run(args, settings.convert_timeout_seconds, cwd=private_tmp, env=env)
-    except external.ConverterTimeout as exc:
-        raise StageError(STAGE, "conversion_timeout", str(exc)) from exc
-    text = (result.stdout + result.stderr).strip()
-    if "invalidfileaccess" in text or "undefinedfilename" in text:
-        raise StageError(
-            STAGE,
-            "forbidden_operation",
-            "the PostScript tried to read or write files, which is refused (Ghostscript -dSAFER)",
+        out = ghostscript.to_png(
+            path, workdir / "ghostscript.png", dpi, workdir, settings.convert_timeout_seconds
         )
-    if result.returncode != 0 or not out.exists():
-        last = text.splitlines()[-1] if text else f"exit status {result.returncode}"
-        raise imaging.ImageDecodeError(f"Ghostscript: {last}")
+    except process.ConverterTimeout as exc:
+        raise StageError(STAGE, "conversion_timeout", str(exc)) from exc
+    except ghostscript.ForbiddenOperation as exc:
+        raise StageError(STAGE, "forbidden_operation", str(exc)) from exc
+    except ghostscript.ConversionFailed as exc:
+        raise imaging.ImageDecodeError(str(exc)) from exc
     image = _open(out)  # RGBA, clear where nothing was painted
     return image, _facts(image, pages=1)
 
 
 def _raw(path: Path, _workdir: Path, settings: Settings) -> tuple[pyvips.Image, dict]:
-    from ingest_worker.stages import raw  # rawpy + numpy only for RAW files
+    from ingest_worker.converters import raw  # rawpy + numpy only for RAW files
 
     return raw.decode(path, settings.max_source_pixels)
 

@@ -26,22 +26,16 @@ __all__ = [
     "open_provider",
 ]
 
-_cache: dict[tuple, AIProvider] = {}
-
 
 def open_provider(settings: Settings) -> AIProvider:
-    """One provider per process and configuration: models load once, not per asset.
+    """A new provider for the settings (ingest_worker.runtime keeps one per process).
 
     Raises ProviderUnavailable (with the reason) when the provider cannot run here.
     """
-    key = (settings.ai, settings.aws_region, settings.rekognition_collection)
-    if key not in _cache:
-        if settings.ai == "bedrock":
-            from shared.ai.bedrock.provider import BedrockProvider
+    if settings.ai == "bedrock":
+        from shared.ai.bedrock.provider import BedrockProvider
 
-            _cache[key] = BedrockProvider.from_settings(settings)
-        else:
-            from shared.ai.local.provider import LocalProvider
+        return BedrockProvider.from_settings(settings)
+    from shared.ai.local.provider import LocalProvider
 
-            _cache[key] = LocalProvider()
-    return _cache[key]
+    return LocalProvider()

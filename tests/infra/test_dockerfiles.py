@@ -120,7 +120,7 @@ def test_lambda_image_runs_the_runtime_interface_client() -> None:
 def test_worker_image_runs_celery_on_both_queues() -> None:
     text = DOCKERFILES["worker"].read_text()
     assert (
-        'CMD ["celery", "-A", "ingest_worker.celery_app", "worker", "--loglevel=INFO", '
+        'CMD ["celery", "-A", "ingest_worker.queue.celery_app", "worker", "--loglevel=INFO", '
         '"-Q", "ingest,analysis"]' in text
     )
 

@@ -297,7 +297,7 @@ def test_delivery_lambda_is_an_arm64_container_with_chosen_limits(synth: Synth) 
     assert fn["MemorySize"] == 2048
     assert fn["Timeout"] < 29  # under API Gateway's integration limit
     assert fn["Environment"]["Variables"]["PICSHA_STORAGE"] == "s3"
-    ingest = _function(synth, "ingest_worker.handler.handler")
+    ingest = _function(synth, "ingest_worker.http.handler.handler")
     assert ingest["Architectures"] == ["arm64"] and "VpcConfig" in ingest
 
 
@@ -309,7 +309,7 @@ def test_app_secrets_come_from_secrets_manager_never_the_template(synth: Synth) 
         env = fn["Properties"].get("Environment", {}).get("Variables", {})
         for name in ("PICSHA_API_KEYS", "PICSHA_SIGNING_KEY", "REDIS_AUTH_TOKEN"):
             assert name not in env
-    ingest = _function(synth, "ingest_worker.handler.handler")["Environment"]["Variables"]
+    ingest = _function(synth, "ingest_worker.http.handler.handler")["Environment"]["Variables"]
     assert {"PICSHA_API_KEYS_SECRET_ARN", "PICSHA_SIGNING_KEY_SECRET_ARN"} <= set(ingest)
     task = synth.one("AWS::ECS::TaskDefinition")
     worker = next(c for c in task["ContainerDefinitions"] if c["Name"] == "worker")

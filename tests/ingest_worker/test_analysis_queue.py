@@ -7,7 +7,7 @@ import io
 import pytest
 from fastapi.testclient import TestClient
 
-from ingest_worker.api import create_app
+from ingest_worker.http.app import create_app
 from picsha.worker import start_worker, stop_worker
 from tests.helpers import API_KEY, wait_for
 from tests.helpers_ai import skimage_jpeg

@@ -12,9 +12,9 @@ import boto3
 import pytest
 from fastapi.testclient import TestClient
 
-from ingest_worker.api import create_app
-from ingest_worker.celery_app import INGEST_TASK, make_celery
-from ingest_worker.sweeper import sweep
+from ingest_worker.http.app import create_app
+from ingest_worker.queue.celery_app import INGEST_TASK, make_celery
+from ingest_worker.queue.sweeper import sweep
 from shared.keys import ASSETS_PREFIX
 from shared.manifest import load_manifest
 from shared.settings import Settings

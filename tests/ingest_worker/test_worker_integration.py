@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import delivery.app
-import ingest_worker.api
+import ingest_worker.http.app
 from shared import imaging
 from shared.settings import Settings
 from tests.helpers import API_KEY, corpus_file, load, make_jpeg, wait_for
@@ -44,7 +44,7 @@ def prod(tmp_path, redis_url, s3_endpoint, s3_bucket):
         api_keys=[API_KEY],
     )
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "ingest_worker.celery_app", "worker",
+        [sys.executable, "-m", "celery", "-A", "ingest_worker.queue.celery_app", "worker",
          "--concurrency=1", "--loglevel=WARNING", "-Q", "ingest", "--without-gossip",
          "--without-mingle"],
         env=env,
@@ -73,7 +73,7 @@ def _exiftool_pids(worker_pid: int) -> set[int]:
 
 def test_upload_ingest_render_on_redis_and_s3(prod, tmp_path):
     settings, worker = prod
-    api = TestClient(ingest_worker.api.create_app(settings))
+    api = TestClient(ingest_worker.http.app.create_app(settings))
     cdn = TestClient(delivery.app.create_app(settings))
     s3 = boto3.client("s3", endpoint_url=settings.s3_endpoint_url, region_name="us-east-1")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ingest_worker.beat import BEAT_NAME
+from ingest_worker.queue.beat import BEAT_NAME
 from shared import imaging
 from shared.libvips import bundle_dir
 from tests.faults import data_dir_processes

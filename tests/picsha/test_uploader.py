@@ -6,8 +6,8 @@ import json
 import boto3
 import pytest
 
-from ingest_worker.celery_app import make_celery
-from ingest_worker.s3_events import enqueue_if_presigned
+from ingest_worker.http.s3_events import enqueue_if_presigned
+from ingest_worker.queue.celery_app import make_celery
 from picsha.uploader import presigned_above
 from shared.settings import Settings
 from shared.storage import open_store

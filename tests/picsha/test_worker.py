@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from ingest_worker.beat import BEAT_NAME
+from ingest_worker.queue.beat import BEAT_NAME
 from picsha.worker import SupervisedWorker, start_worker
 from shared.settings import Settings
 from tests.faults import data_dir_processes

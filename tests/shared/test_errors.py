@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
 import delivery.app
-import ingest_worker.api
+import ingest_worker.http.app
 import picsha.app
 from shared.errors import install_error_handlers
 from shared.logging import JsonFormatter
@@ -109,7 +109,7 @@ def _delivery(settings) -> FastAPI:
 
 @pytest.mark.parametrize(
     "make_app",
-    [_delivery, ingest_worker.api.create_app, picsha.app.create_app],
+    [_delivery, ingest_worker.http.app.create_app, picsha.app.create_app],
     ids=["delivery", "ingest-api", "picsha-serve"],
 )
 def test_every_app_answers_an_unexpected_error_with_json(settings, make_app: Callable):

@@ -83,7 +83,7 @@ class Api(Construct):
             self,
             "IngestFn",
             description="Picsha ingest + search API: /v1/*, /healthz",
-            code=lambda_image("ingest_worker.handler.handler"),
+            code=lambda_image("ingest_worker.http.handler.handler"),
             architecture=lambda_.Architecture.ARM_64,
             # Uploads through the gateway are small (6 MB Lambda payload); larger ones use a
             # presigned S3 upload, so the API needs no render-sized memory.

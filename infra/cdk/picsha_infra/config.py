@@ -160,7 +160,7 @@ def read_config(node: Node) -> DeployConfig:
             f"got {search_nodes}"
         )
 
-    handler = _text(node, "uploadEventsHandler") or "ingest_worker.s3_events.handler"
+    handler = _text(node, "uploadEventsHandler") or "ingest_worker.http.s3_events.handler"
     if not re.fullmatch(r"[A-Za-z_][\w.]*\.[A-Za-z_]\w*", handler):
         raise ContextError(f"context 'uploadEventsHandler' is not a module.function: {handler!r}")
 

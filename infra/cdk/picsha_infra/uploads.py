@@ -3,7 +3,7 @@
 Choice: S3 publishes to EventBridge natively (no notification custom resource), a rule
 matches only originals, and SQS in between buffers bursts, retries and keeps what still
 fails in a dead-letter queue. The function runs the app image with the handler named by
-`-c uploadEventsHandler` (default `ingest_worker.s3_events.handler`); each SQS record body
+`-c uploadEventsHandler` (default `ingest_worker.http.s3_events.handler`); each SQS record body
 is the EventBridge event (`detail.bucket.name`, `detail.object.key`), and the handler
 enqueues the same Celery job as `POST /v1/assets` and reports failed records by id
 (`batchItemFailures`).
