@@ -56,9 +56,21 @@ class DerivativeInfo(_Model):
     source_sha256: str | None = None  # pyramid: the upload it was made from
 
 
+class Exposure(_Model):
+    """How the picture was taken, as ExifTool prints it for people."""
+
+    program: str | None = None  # "Aperture-priority AE" (EXIF ExposureProgram 3)
+    flash: str | None = None  # "Off, Did not fire" (EXIF Flash 16)
+    iso: int | None = None
+    f_number: float | None = None
+    exposure_time: str | None = None  # "1/75"
+    focal_length: str | None = None  # "35.0 mm"
+
+
 class Metadata(_Model):
-    camera: dict[str, str] | None = None
+    camera: dict[str, str] | None = None  # make, model and name (make not repeated)
     lens: str | None = None
+    exposure: Exposure | None = None
     taken_at: str | None = None
     gps: dict[str, float] | None = None
     pages: int | None = None  # documents, multi-page TIFF/PDF, as the file states it

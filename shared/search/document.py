@@ -20,9 +20,14 @@ def doc_from_manifest(manifest: Manifest) -> IndexDoc:
     date = None
     if meta is not None:
         if meta.camera:
-            camera = " ".join(v for v in (meta.camera.get("make"), meta.camera.get("model")) if v)
+            # name: the maker once ("Canon EOS 6D"); older manifests have make + model only.
+            camera = meta.camera.get("name") or " ".join(
+                v for v in (meta.camera.get("make"), meta.camera.get("model")) if v
+            )
             meta_words.append(camera)
         meta_words += [str(getattr(meta, k)) for k in _META_KEYS if getattr(meta, k, None)]
+        if meta.exposure is not None and meta.exposure.program:
+            meta_words.append(meta.exposure.program)
         for key in _IPTC_KEYS:
             value = (meta.iptc or {}).get(key)
             if value:
