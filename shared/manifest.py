@@ -79,6 +79,14 @@ class Metadata(_Model):
     iptc: dict[str, Any] = Field(default_factory=dict)
     xmp: dict[str, Any] = Field(default_factory=dict)
 
+    def camera_name(self) -> str | None:
+        """The camera as people name it; manifests from before `name` have make + model."""
+        camera = self.camera or {}
+        name = camera.get("name") or " ".join(
+            v for v in (camera.get("make"), camera.get("model")) if v
+        )
+        return name or None
+
 
 class Manifest(_Model):
     id: str

@@ -19,11 +19,8 @@ def doc_from_manifest(manifest: Manifest) -> IndexDoc:
     meta_words: list[str] = []
     date = None
     if meta is not None:
-        if meta.camera:
-            # name: the maker once ("Canon EOS 6D"); older manifests have make + model only.
-            camera = meta.camera.get("name") or " ".join(
-                v for v in (meta.camera.get("make"), meta.camera.get("model")) if v
-            )
+        camera = meta.camera_name()
+        if camera:
             meta_words.append(camera)
         meta_words += [str(getattr(meta, k)) for k in _META_KEYS if getattr(meta, k, None)]
         if meta.exposure is not None and meta.exposure.program:
