@@ -160,7 +160,13 @@ EXAMPLES: dict[tuple[str, str], dict[int, Any]] = {
         302: None,
         404: NOT_FOUND,
     },
-    ("GET", "/healthz"): {200: {"status": "ok", "storage": "local"}},
+    ("GET", "/healthz"): {
+        200: {
+            "status": "ok",
+            "storage": "local",
+            "upload": {"presigned": False, "max_body_bytes": None},
+        }
+    },
     ("GET", "/metrics"): {},  # its route carries a text/plain example itself
 }
 
