@@ -99,6 +99,9 @@ class Manifest(_Model):
     # "api": bytes came through POST /v1/assets; "presigned": the client PUT them to S3,
     # and the upload event enqueues the job (size and sha256 are filled by the worker).
     upload_via: Literal["api", "presigned"] = "api"
+    # An upload whose bytes (sha256) an existing asset already has: that asset's id. The
+    # upload is still accepted (ingest_worker/http/sha256_index.py).
+    duplicate_of: str | None = None
     attempts: int = 0
     source: Source
     kind: Kind | None = None
