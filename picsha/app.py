@@ -37,6 +37,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict:
-        return {"status": "ok", "storage": settings.storage, "libvips": libvips.describe()}
+        return {
+            "status": "ok",
+            "storage": settings.storage,
+            "libvips": libvips.describe(),
+            "upload": ingest_worker.http.app.upload_capabilities(settings),
+        }
 
     return app

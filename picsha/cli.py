@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from picsha.client import CliError, Exit, PicshaClient, resolve_target
-from shared.manifest import Kind, Status
+from shared.manifest import Kind, Metadata, Status
 
 app = typer.Typer(help="Picsha: upload anything, serve any size of it.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -323,7 +323,7 @@ def _manifest_table(m: dict) -> Table:
         ("type", f"{source.get('mime')} ({m.get('kind')})"),
         ("size", f"{source.get('size')} bytes"),
         ("pixels", f"{image.get('width')}x{image.get('height')}" if image else None),
-        ("camera", " ".join((meta.get("camera") or {}).values()) or None),
+        ("camera", Metadata.model_validate(meta).camera_name()),
         ("taken", meta.get("taken_at")),
         ("derivatives", ", ".join(m.get("derivatives") or {}) or None),
         ("updated", m.get("updated_at")),

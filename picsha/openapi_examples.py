@@ -40,11 +40,14 @@ MANIFEST = {
     "image": {"width": 5472, "height": 3648, "orientation": 1, "has_alpha": False,
               "pages": 1, "animated": False, "icc": "sRGB IEC61966-2.1"},
     "metadata": {
-        "camera": {"make": "Canon", "model": "Canon EOS 6D"},
-        "lens": "EF24-105mm f/4L IS USM",
+        "camera": {"make": "Canon", "model": "Canon EOS 6D", "name": "Canon EOS 6D"},
+        "lens": "Canon EF 24-105mm f/4L IS USM",
+        "exposure": {"program": "Aperture-priority AE", "flash": "Off, Did not fire",
+                     "iso": 100, "f_number": 8.0, "exposure_time": "1/200",
+                     "focal_length": "35.0 mm"},
         "taken_at": "2026-06-01T18:22:10",
         "gps": {"lat": 48.8584, "lon": 2.2945},
-        "exif": {"ExposureTime": "1/200", "FNumber": 8.0, "ISO": 100},
+        "exif": {"ExposureProgram": 3, "ExposureTime": 0.005, "FNumber": 8.0, "ISO": 100},
         "iptc": {},
         "xmp": {},
     },
@@ -157,7 +160,13 @@ EXAMPLES: dict[tuple[str, str], dict[int, Any]] = {
         302: None,
         404: NOT_FOUND,
     },
-    ("GET", "/healthz"): {200: {"status": "ok", "storage": "local"}},
+    ("GET", "/healthz"): {
+        200: {
+            "status": "ok",
+            "storage": "local",
+            "upload": {"presigned": False, "max_body_bytes": None},
+        }
+    },
     ("GET", "/metrics"): {},  # its route carries a text/plain example itself
 }
 

@@ -56,9 +56,21 @@ class DerivativeInfo(_Model):
     source_sha256: str | None = None  # pyramid: the upload it was made from
 
 
+class Exposure(_Model):
+    """How the picture was taken, as ExifTool prints it for people."""
+
+    program: str | None = None  # "Aperture-priority AE" (EXIF ExposureProgram 3)
+    flash: str | None = None  # "Off, Did not fire" (EXIF Flash 16)
+    iso: int | None = None
+    f_number: float | None = None
+    exposure_time: str | None = None  # "1/75"
+    focal_length: str | None = None  # "35.0 mm"
+
+
 class Metadata(_Model):
-    camera: dict[str, str] | None = None
+    camera: dict[str, str] | None = None  # make, model and name (make not repeated)
     lens: str | None = None
+    exposure: Exposure | None = None
     taken_at: str | None = None
     gps: dict[str, float] | None = None
     pages: int | None = None  # documents, multi-page TIFF/PDF, as the file states it
@@ -66,6 +78,14 @@ class Metadata(_Model):
     exif: dict[str, Any] = Field(default_factory=dict)
     iptc: dict[str, Any] = Field(default_factory=dict)
     xmp: dict[str, Any] = Field(default_factory=dict)
+
+    def camera_name(self) -> str | None:
+        """The camera as people name it; manifests from before `name` have make + model."""
+        camera = self.camera or {}
+        name = camera.get("name") or " ".join(
+            v for v in (camera.get("make"), camera.get("model")) if v
+        )
+        return name or None
 
 
 class Manifest(_Model):
@@ -79,6 +99,9 @@ class Manifest(_Model):
     # "api": bytes came through POST /v1/assets; "presigned": the client PUT them to S3,
     # and the upload event enqueues the job (size and sha256 are filled by the worker).
     upload_via: Literal["api", "presigned"] = "api"
+    # An upload whose bytes (sha256) an existing asset already has: that asset's id. The
+    # upload is still accepted (ingest_worker/http/sha256_index.py).
+    duplicate_of: str | None = None
     attempts: int = 0
     source: Source
     kind: Kind | None = None

@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     ai: Literal["local", "bedrock"] = "local"
 
     max_upload_bytes: int = 2 * 1024**3
+    # What /healthz tells clients about uploads (`picsha ingest`, the console): presigned
+    # only where bucket upload events enqueue the job (the CDK stack), and the largest
+    # request body in front of the API (API Gateway: ~4 MB; None: no such limit).
+    presigned_uploads: bool = False
+    max_body_bytes: int | None = Field(default=None, ge=0)
     max_source_pixels: int = 100_000_000
     render_max_side: int = 4096
     render_max_pixels: int = 40_000_000

@@ -6,7 +6,7 @@ extraction a pipe round-trip. The pid check restarts it in a forked child.
 
 import os
 import threading
-from typing import Any
+from typing import Any, NamedTuple
 
 import exiftool
 
@@ -14,9 +14,16 @@ _lock = threading.Lock()
 _helper: exiftool.ExifToolHelper | None = None
 _owner_pid: int | None = None
 
-# -G: group names (EXIF, IPTC, XMP, Composite, ICC_Profile...); -n: numbers, not prose,
-# so GPS is signed decimal degrees and Orientation an integer.
-COMMON_ARGS = ["-G", "-n", "-api", "LargeFileSupport=1"]
+# -G: group names (EXIF, IPTC, XMP, Composite, ICC_Profile...); -l: each tag as
+# {"val": printed, "num": number} (num only where they differ), so one read gives both the
+# numbers (GPS in signed degrees, Orientation an integer) and the prose people read
+# ("Aperture-priority AE", a lens name instead of Canon's 505 or Nikon's hex LensID).
+COMMON_ARGS = ["-G", "-l", "-api", "LargeFileSupport=1"]
+
+
+class Tags(NamedTuple):
+    values: dict[str, Any]  # {"Group:Tag": value} as numbers, what `exiftool -n` gives
+    printed: dict[str, Any]  # ExifTool's human-readable value, where it differs from the number
 
 
 def _get_helper() -> exiftool.ExifToolHelper:
@@ -43,8 +50,8 @@ def _kill(helper: exiftool.ExifToolHelper) -> None:
         process.wait()
 
 
-def read_tags(path: str) -> dict[str, Any]:
-    """All tags of one file as {"Group:Tag": value}; the process is reused across calls."""
+def read_tags(path: str) -> Tags:
+    """All tags of one file, numeric and printed; the process is reused across calls."""
     global _helper
     with _lock:
         helper = _get_helper()
@@ -55,7 +62,20 @@ def read_tags(path: str) -> dict[str, Any]:
             _kill(helper)
             _helper = None
             raise
-    return result[0] if result else {}
+    return _split(result[0] if result else {})
+
+
+def _split(long_json: dict[str, Any]) -> Tags:
+    values: dict[str, Any] = {}
+    printed: dict[str, Any] = {}
+    for key, entry in long_json.items():
+        if not isinstance(entry, dict) or "val" not in entry:  # SourceFile is a bare string
+            values[key] = entry
+            continue
+        values[key] = entry.get("num", entry["val"])
+        if "num" in entry:
+            printed[key] = entry["val"]
+    return Tags(values, printed)
 
 
 def process_pid() -> int | None:

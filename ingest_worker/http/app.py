@@ -24,14 +24,20 @@ def configure(app: FastAPI, settings: Settings, store: ObjectStore | None = None
     app.include_router(search.router)
 
 
+def upload_capabilities(settings: Settings) -> dict:
+    """The `upload` part of /healthz, read by clients to choose presigned uploads."""
+    return {"presigned": settings.presigned_uploads, "max_body_bytes": settings.max_body_bytes}
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Picsha ingest API")
     install_error_handlers(app)
     app.add_middleware(ObservabilityMiddleware)  # request id, access log, HTTP metrics
-    configure(app, settings or get_settings())
+    settings = settings or get_settings()
+    configure(app, settings)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:
-        return {"status": "ok"}
+        return {"status": "ok", "upload": upload_capabilities(settings)}
 
     return app

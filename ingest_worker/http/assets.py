@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from ingest_worker.http import search, upload
+from ingest_worker.http import search, sha256_index, upload
 from ingest_worker.http.auth import require_api_key
 from ingest_worker.http.deps import ManifestDep, SettingsDep, StoreDep, links
 from ingest_worker.http.idempotency import HEADER, IdempotencyKeys, fingerprint
@@ -116,15 +116,20 @@ def _commit_upload(
 ) -> Response:
     """Manifest, idempotency record, job — in that order, so a failure undoes them all."""
     keys: IdempotencyKeys = request.app.state.idempotency_keys
-    body = _accepted(manifest)
     with broker_unavailable_as_503(), keys.claim(scope, request_print) as claim:
         if claim.prior is not None:
             response = claim.replay()
             store.delete_prefix(asset_prefix(manifest.id))  # the retry's copy is not needed
             return response
+        manifest.duplicate_of = sha256_index.find(store, manifest.source.sha256)
+        body = _accepted(manifest)
+        if manifest.duplicate_of is not None:
+            body["duplicate_of"] = manifest.duplicate_of
         save_manifest(store, manifest)
         claim.remember(202, body)
         enqueue_ingest(request.app.state.celery, manifest.id)
+        if manifest.duplicate_of is None:  # only once queued: a failed upload names nothing
+            sha256_index.remember(store, manifest.source.sha256, manifest.id)
     return JSONResponse(body, status_code=202)
 
 
@@ -194,6 +199,8 @@ def list_assets(
 @router.delete("/assets/{asset_id}", status_code=204)
 def delete_asset(manifest: ManifestDep, settings: SettingsDep, store: StoreDep) -> Response:
     store.delete_prefix(asset_prefix(manifest.id))
+    if manifest.source.sha256:  # a presigned upload the worker has not hashed yet has none
+        sha256_index.forget(store, manifest.source.sha256, manifest.id)
     search.forget(settings, manifest.id)
     return Response(status_code=204)
 

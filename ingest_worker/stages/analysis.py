@@ -115,8 +115,7 @@ def _manifest_facts(manifest: Manifest) -> ImageFacts:
     camera = None
     place = None
     if meta is not None:
-        if meta.camera:
-            camera = " ".join(v for v in (meta.camera.get("make"), meta.camera.get("model")) if v)
+        camera = meta.camera_name()
         iptc = meta.iptc or {}
         place = ", ".join(
             str(iptc[k]) for k in ("City", "Country-PrimaryLocationName") if iptc.get(k)

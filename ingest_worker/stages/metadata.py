@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest_worker.converters import exiftool
-from shared.manifest import Metadata
+from shared.manifest import Exposure, Metadata
 
 log = logging.getLogger(__name__)
 
@@ -90,20 +90,55 @@ def _gps(tags: dict[str, Any]) -> dict[str, float] | None:
     return gps
 
 
-def normalise(tags: dict[str, Any]) -> Metadata:
+def _camera(make: Any, model: Any) -> dict[str, str] | None:
+    """make, model and a display name that does not repeat the maker: "Canon EOS 6D" for
+    Canon + "Canon EOS 6D", "NIKON D70" for "NIKON CORPORATION" + "NIKON D70"."""
+    camera = {k: str(v) for k, v in (("make", make), ("model", model)) if v is not None}
+    if not camera:
+        return None
+    make_s, model_s = camera.get("make", ""), camera.get("model", "")
+    repeats = make_s and model_s and model_s.split()[0].lower() == make_s.split()[0].lower()
+    camera["name"] = model_s if repeats else " ".join(v for v in (make_s, model_s) if v)
+    return camera
+
+
+def _exposure(tags: dict[str, Any], printed: dict[str, Any]) -> Exposure | None:
+    def text(name: str) -> str | None:
+        value = _first(printed, name) or _first(tags, name)
+        return str(value) if value is not None else None
+
+    def number(name: str) -> float | None:
+        value = _first(tags, name)
+        return float(value) if isinstance(value, int | float) and value > 0 else None
+
+    iso = number("EXIF:ISO") or number("Composite:ISO")
+    exposure = Exposure(
+        program=text("EXIF:ExposureProgram"),
+        flash=text("EXIF:Flash"),
+        iso=int(iso) if iso else None,
+        f_number=number("EXIF:FNumber"),
+        exposure_time=text("EXIF:ExposureTime"),
+        focal_length=text("EXIF:FocalLength"),
+    )
+    return exposure if exposure.model_dump(exclude_none=True) else None
+
+
+def normalise(tags: dict[str, Any], printed: dict[str, Any] | None = None) -> Metadata:
+    """Raw groups and GPS keep ExifTool's numbers; the fields people read (lens, exposure)
+    take its printed values when `printed` has them."""
+    printed = printed or {}
     groups: dict[str, dict[str, Any]] = {v: {} for v in _KEPT_GROUPS.values()}
     for key, value in tags.items():
         group, _, name = key.partition(":")
         target = _KEPT_GROUPS.get(group)
         if target and name and not (isinstance(value, str) and value.startswith(_BINARY_MARK)):
             groups[target][name] = _clean(value)
-    make = _first(tags, "EXIF:Make")
-    model = _first(tags, "EXIF:Model")
-    camera = {k: str(v) for k, v in (("make", make), ("model", model)) if v is not None}
-    lens = _first(tags, "Composite:LensID", "EXIF:LensModel", "XMP:Lens")
+    lens_keys = ("Composite:LensID", "EXIF:LensModel", "XMP:Lens")
+    lens = _first(printed, *lens_keys) or _first(tags, *lens_keys)
     return Metadata(
-        camera=camera or None,
+        camera=_camera(_first(tags, "EXIF:Make"), _first(tags, "EXIF:Model")),
         lens=str(lens) if lens is not None else None,
+        exposure=_exposure(tags, printed),
         taken_at=_taken_at(tags),
         gps=_gps(tags),
         pages=_pages(tags),
@@ -128,9 +163,9 @@ def refine_mime(sniffed: str, tags: dict[str, Any]) -> str:
 def extract(path: Path) -> tuple[Metadata | None, dict[str, Any], str | None]:
     """(normalised metadata, raw tags, warning). ExifTool trouble never fails the asset."""
     try:
-        tags = exiftool.read_tags(str(path))
+        tags, printed = exiftool.read_tags(str(path))
     except Exception as exc:  # a file that upsets exiftool still gets its renders
         log.warning("exiftool failed on %s: %s", path, exc)
         return None, {}, f"metadata unavailable: {exc}"
     warning = tags.get("ExifTool:Error") or tags.get("ExifTool:Warning")
-    return normalise(tags), tags, (f"exiftool: {warning}" if warning else None)
+    return normalise(tags, printed), tags, (f"exiftool: {warning}" if warning else None)

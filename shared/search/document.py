@@ -19,10 +19,12 @@ def doc_from_manifest(manifest: Manifest) -> IndexDoc:
     meta_words: list[str] = []
     date = None
     if meta is not None:
-        if meta.camera:
-            camera = " ".join(v for v in (meta.camera.get("make"), meta.camera.get("model")) if v)
+        camera = meta.camera_name()
+        if camera:
             meta_words.append(camera)
         meta_words += [str(getattr(meta, k)) for k in _META_KEYS if getattr(meta, k, None)]
+        if meta.exposure is not None and meta.exposure.program:
+            meta_words.append(meta.exposure.program)
         for key in _IPTC_KEYS:
             value = (meta.iptc or {}).get(key)
             if value:

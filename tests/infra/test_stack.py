@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from shared.settings import Settings
 from tests.infra.conftest import CDK_DIR, Synth
 
 RENDER_PATHS = ("/render/*", "/thumbor/*")
@@ -299,6 +300,17 @@ def test_delivery_lambda_is_an_arm64_container_with_chosen_limits(synth: Synth) 
     assert fn["Environment"]["Variables"]["PICSHA_STORAGE"] == "s3"
     ingest = _function(synth, "ingest_worker.http.handler.handler")
     assert ingest["Architectures"] == ["arm64"] and "VpcConfig" in ingest
+
+
+def test_the_ingest_api_tells_clients_to_send_large_uploads_presigned(synth: Synth) -> None:
+    env = _function(synth, "ingest_worker.http.handler.handler")["Environment"]["Variables"]
+    settings = Settings(
+        presigned_uploads=env["PICSHA_PRESIGNED_UPLOADS"],
+        max_body_bytes=env["PICSHA_MAX_BODY_BYTES"],
+    )
+    assert settings.presigned_uploads is True
+    # Under the 6 MB Lambda payload once base64 has grown the body by a third.
+    assert settings.max_body_bytes is not None and settings.max_body_bytes * 4 / 3 < 6_000_000
 
 
 def test_app_secrets_come_from_secrets_manager_never_the_template(synth: Synth) -> None:

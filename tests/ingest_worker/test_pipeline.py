@@ -116,7 +116,11 @@ def test_a_heic_gets_a_proxy_samples_and_placeholders(settings, store):
     assert store.get_bytes(proxy.key)[:3] == b"\xff\xd8\xff"
     assert (m.derivatives["optimized"].width, m.derivatives["optimized"].height) == (1536, 2048)
     assert m.placeholders["blurhash"] and m.placeholders["dominant_color"].startswith("#")
-    assert m.metadata.camera == {"make": "Apple", "model": "iPhone 8 Plus"}
+    assert m.metadata.camera == {
+        "make": "Apple",
+        "model": "iPhone 8 Plus",
+        "name": "Apple iPhone 8 Plus",
+    }
 
 
 def test_a_raw_file_gets_exiftools_exact_type(settings, store):

@@ -261,3 +261,18 @@ def test_reprocess_gives_older_assets_what_a_newer_picsha_derives(served, tmp_pa
 
     by_id = picsha("reprocess", ids["photo.jpg"], *auth)
     assert by_id.returncode == 0 and "1/1" in by_id.stderr and "ready" in by_id.stdout
+
+
+def test_status_table_names_the_camera_once():
+    from rich.console import Console
+
+    from picsha.cli import _manifest_table
+
+    def camera_row(camera: dict) -> list[str]:
+        console = Console(width=120, record=True)
+        console.print(_manifest_table({"status": "ready", "metadata": {"camera": camera}}))
+        return [line for line in console.export_text().splitlines() if "camera" in line]
+
+    named = {"make": "Canon", "model": "Canon EOS 6D", "name": "Canon EOS 6D"}
+    assert "Canon EOS 6D" in camera_row(named)[0] and "Canon Canon" not in camera_row(named)[0]
+    assert "NIKON D70" in camera_row({"make": "NIKON", "model": "D70"})[0]  # older manifest

@@ -30,6 +30,9 @@ STAGE = "prod"
 # API Gateway's REST integration limit is 29 s: the functions stop first, so a slow request
 # ends as the app's own JSON error instead of a bare 504 from the gateway.
 FUNCTION_TIMEOUT = Duration.seconds(25)
+# The largest upload body to send through the gateway: a Lambda request payload is capped
+# at 6 MB and base64 grows a binary body by a third. Clients send larger files presigned.
+MAX_BODY_BYTES = 4_000_000
 
 
 class Api(Construct):
@@ -96,6 +99,10 @@ class Api(Construct):
             environment={
                 **app_env.storage(bucket),
                 **app_env.services(broker, search),
+                # /healthz tells clients to upload large files presigned: the stack's
+                # UploadEvents enqueue them when they land in the bucket.
+                "PICSHA_PRESIGNED_UPLOADS": "true",
+                "PICSHA_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
                 **app_env.secret_arns(
                     config.secrets_generation,
                     PICSHA_API_KEYS=secrets.api_key,

@@ -360,9 +360,16 @@ function fillDetails(m) {
   }
   if (image.width) row(list, "dimensions", `${image.width} × ${image.height}`);
   row(list, "ICC profile", image.icc || "");
-  const camera = meta.camera ? Object.values(meta.camera).filter((v) => typeof v === "string").join(" ") : "";
-  row(list, "camera", camera);
+  const cam = meta.camera || {};
+  // name does not repeat the maker; manifests written before it have make + model only.
+  row(list, "camera", cam.name || [cam.make, cam.model].filter((v) => typeof v === "string").join(" "));
   row(list, "lens", typeof meta.lens === "string" ? meta.lens : "");
+  const exp = meta.exposure || {};
+  const settings = [exp.exposure_time && `${exp.exposure_time} s`, exp.f_number && `f/${exp.f_number}`,
+                    exp.iso && `ISO ${exp.iso}`, exp.focal_length].filter(Boolean).join(" · ");
+  row(list, "exposure", settings);
+  row(list, "program", typeof exp.program === "string" ? exp.program : "");
+  row(list, "flash", typeof exp.flash === "string" ? exp.flash : "");
   row(list, "taken", humanDate(meta.taken_at));
   row(list, "uploaded", humanDate(m.created_at));
   row(list, "updated", humanDate(m.updated_at));

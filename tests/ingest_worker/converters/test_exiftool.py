@@ -15,7 +15,7 @@ def test_one_process_serves_many_files():
     pid = exiftool.process_pid()
     assert pid is not None and os.path.exists(f"/proc/{pid}")
     for path in files * 3:
-        assert exiftool.read_tags(str(path))["File:FileName"] == path.name
+        assert exiftool.read_tags(str(path)).values["File:FileName"] == path.name
     assert exiftool.process_pid() == pid
 
 
@@ -24,5 +24,5 @@ def test_a_dead_process_is_replaced(tmp_path):
     pid = exiftool.process_pid()
     os.kill(pid, 9)
     os.waitpid(pid, 0)
-    assert exiftool.read_tags(str(path))["EXIF:Make"] == "Canon"
+    assert exiftool.read_tags(str(path)).values["EXIF:Make"] == "Canon"
     assert exiftool.process_pid() != pid

@@ -131,6 +131,29 @@ def test_delete_removes_every_object(client):
     assert client.delete(f"/v1/assets/{asset_id}", headers=AUTH).status_code == 404
 
 
+def test_the_same_bytes_again_are_accepted_and_name_the_first_asset(client, settings, tmp_path):
+    data = make_jpeg(tmp_path / "p.jpg", 64, 64).read_bytes()
+    first = _upload(client, data).json()
+    assert "duplicate_of" not in first
+    again = _upload(client, data, name="copy.jpg")
+    assert again.status_code == 202 and again.json()["duplicate_of"] == first["id"]
+    m = client.get(f"/v1/assets/{again.json()['id']}", headers=AUTH).json()
+    assert m["duplicate_of"] == first["id"]
+    assert _queued_messages(settings) == 2  # still ingested: a copy with its own name
+    other = _upload(client, make_jpeg(tmp_path / "q.jpg", 32, 32).read_bytes())
+    assert "duplicate_of" not in other.json()
+
+
+def test_deleting_the_first_asset_forgets_its_bytes(client, tmp_path):
+    data = make_jpeg(tmp_path / "p.jpg", 64, 64).read_bytes()
+    first = _upload(client, data).json()["id"]
+    copy = _upload(client, data).json()["id"]
+    assert client.delete(f"/v1/assets/{copy}", headers=AUTH).status_code == 204
+    assert _upload(client, data).json()["duplicate_of"] == first  # the copy named nothing
+    assert client.delete(f"/v1/assets/{first}", headers=AUTH).status_code == 204
+    assert "duplicate_of" not in _upload(client, data).json()
+
+
 def test_reprocess_requeues(client, settings):
     asset_id = _upload(client, b"x" * 10).json()["id"]
     r = client.post(f"/v1/assets/{asset_id}/reprocess", headers=AUTH)

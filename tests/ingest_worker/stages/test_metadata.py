@@ -5,7 +5,7 @@ from tests.helpers import corpus_file
 def test_camera_gps_and_time_are_normalised():
     path = corpus_file("jpeg/nikon_coolpix_p6000_gps_DSCN0010.jpg")
     meta, _, warning = metadata.extract(path)
-    assert meta.camera == {"make": "NIKON", "model": "COOLPIX P6000"}
+    assert meta.camera == {"make": "NIKON", "model": "COOLPIX P6000", "name": "NIKON COOLPIX P6000"}
     assert meta.gps is not None
     assert abs(meta.gps["lat"] - 43.4674483) < 1e-6
     assert abs(meta.gps["lon"] - 11.8851267) < 1e-6
@@ -65,3 +65,33 @@ def test_raw_types_are_refined_from_exiftool_only_when_libmagic_was_vague():
     assert metadata.refine_mime("image/x-raw", tags) == "image/x-nikon-nef"
     _, tags, _ = metadata.extract(corpus_file("hostile/jpeg_exif_claims_dng.jpg"))
     assert metadata.refine_mime("image/jpeg", tags) == "image/jpeg"  # EXIF claims DNG
+
+
+def test_people_read_exiftool_prose_while_raw_groups_keep_the_numbers():
+    meta, tags, _ = metadata.extract(corpus_file("jpeg/progressive_canon_eos6d.jpg"))
+    assert meta.lens == "Canon EF 35mm f/2 IS USM"  # Composite:LensID 505
+    assert meta.camera == {"make": "Canon", "model": "Canon EOS 6D", "name": "Canon EOS 6D"}
+    assert meta.exposure is not None
+    assert meta.exposure.program == "Aperture-priority AE"
+    assert meta.exposure.flash == "Off, Did not fire"
+    assert (meta.exposure.iso, meta.exposure.f_number) == (100, 2.0)
+    assert meta.exposure.focal_length == "35.0 mm"
+    assert meta.exif["ExposureProgram"] == 3 and meta.exif["Flash"] == 16
+    assert tags["EXIF:Orientation"] == 1
+
+
+def test_a_nikon_lens_id_is_a_name_not_hex():
+    meta, _, _ = metadata.extract(corpus_file("jpeg/nikon_d70_orientation6.jpg"))
+    assert meta.lens == "AF-S DX Zoom-Nikkor 18-70mm f/3.5-4.5G IF-ED"  # was 7F 40 2D 5C...
+    assert meta.camera["name"] == "NIKON D70"  # make "NIKON CORPORATION" not repeated
+    assert meta.exposure.exposure_time and "/" in meta.exposure.exposure_time
+    assert meta.exif["Orientation"] == 6
+
+
+def test_the_camera_name_repeats_the_make_only_when_the_model_lacks_it():
+    name = lambda make, model: metadata._camera(make, model)["name"]  # noqa: E731
+    assert name("NIKON", "COOLPIX P6000") == "NIKON COOLPIX P6000"
+    assert name("Canon", "Canon EOS 6D") == "Canon EOS 6D"
+    assert name("NIKON CORPORATION", "NIKON D70") == "NIKON D70"
+    assert name(None, "X100") == "X100"
+    assert metadata._camera(None, None) is None

@@ -321,6 +321,11 @@ def test_files_download_and_details_read_as_a_person_would(page: Page, served):
     details = page.locator("#details")
     expect(details).to_contain_text(f"file size{size / 1000:.3g} kB ({size:,} bytes)")
     expect(details).to_contain_text("takenOct 22, 2008, 4:")  # EXIF 2008:10:22 16:xx
+    # ExifTool's prose, not codes (ExposureProgram 2, Flash 16); the maker named once.
+    expect(details).to_contain_text("cameraNIKON COOLPIX P6000")
+    expect(details).to_contain_text("programProgram AE")
+    expect(details).to_contain_text("flashOff, Did not fire")
+    expect(details).to_contain_text("exposure1/75 s · f/5.9 · ISO 64 · 24.0 mm")
     assert "T16:" in details.locator("time").first.get_attribute("datetime")
     expect(details.locator("dt", has_text="uploaded")).to_have_count(1)
     assert _download(page, "original") == (photo.name, photo.read_bytes())
