@@ -87,7 +87,7 @@ def analyse_set(items: list[dict], provider) -> tuple[list[dict], list[str], dic
         start = time.perf_counter()
         manifest.analysis = analysis.analyze(manifest, settings, store, provider)
         seconds.append(time.perf_counter() - start)
-        if manifest.analysis["status"] != "done":
+        if manifest.analysis.status != "done":
             print(f"  {item['source']}: analysis {manifest.analysis}", file=sys.stderr)
             continue
         records.append({"item": item, "manifest": manifest.model_dump(mode="json", by_alias=True)})

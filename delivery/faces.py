@@ -37,21 +37,11 @@ def detector_available() -> bool:
 
 def from_manifest(manifest: Manifest) -> list[transform.Box] | None:
     """Boxes in displayed-image pixels; None when analysis has not looked for faces."""
-    analysis = manifest.analysis or {}
-    if "faces" not in analysis:
+    if manifest.analysis is None or manifest.analysis.faces is None:
         return None
     width = manifest.image.width if manifest.image else 0
     height = manifest.image.height if manifest.image else 0
-    boxes: list[transform.Box] = []
-    for face in analysis.get("faces") or []:
-        box = face.get("box") if isinstance(face, dict) else None
-        if not box or len(box) != 4:
-            continue
-        x, y, w, h = (float(v) for v in box)
-        if max(x, y, w, h) <= 1.0:  # fractions of the image, as providers store them
-            x, y, w, h = x * width, y * height, w * width, h * height
-        boxes.append((x, y, w, h))
-    return boxes
+    return [face.box.pixels(width, height) for face in manifest.analysis.faces]
 
 
 def detect(manifest: Manifest, source: transform.Source, src: RenderSource) -> list[transform.Box]:

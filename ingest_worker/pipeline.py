@@ -42,7 +42,7 @@ def analyse(asset_id: str) -> Manifest | None:
     if manifest is None:
         return None
     index.safe_index(manifest)
-    if (manifest.analysis or {}).get("status") == "done":
+    if manifest.analysis and manifest.analysis.status == "done":
         manifest = _safe_duplicates(manifest, runtime.index(), runtime.store())
     return manifest
 

@@ -95,7 +95,7 @@ def serve(
     from picsha.worker import SupervisedWorker, start_worker
     from shared.logging import configure_logging
 
-    configure_logging(os.environ.get("PICSHA_LOG_LEVEL", "INFO").upper())
+    configure_logging(settings.log_level.upper())
     dev_key = ensure_api_keys(settings)
     worker = SupervisedWorker(lambda: start_worker(settings, workers)).start()
     try:
@@ -341,7 +341,8 @@ def sign(
         str, typer.Argument(help="URL or path: /render/ID?wd=500 or /thumbor/unsafe/300x200/ID")
     ],
     key: Annotated[
-        str | None, typer.Option(help="signing key (env PICSHA_SIGNING_KEY)", show_default=False)
+        str | None,
+        typer.Option(help="signing key", envvar="PICSHA_SIGNING_KEY", show_default=False),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -349,7 +350,6 @@ def sign(
     over path + canonical query), a /thumbor one its signature in place of `unsafe`."""
     from shared.signing import sign_url
 
-    key = key or os.environ.get("PICSHA_SIGNING_KEY")
     if not key:
         raise CliError(Exit.USAGE, "no signing key: set PICSHA_SIGNING_KEY or pass --key")
     try:
@@ -379,7 +379,8 @@ def doctor(
         str | None,
         typer.Option(
             "--signing-key",
-            help="the server's render-URL signing key (env PICSHA_SIGNING_KEY)",
+            help="the server's render-URL signing key",
+            envvar="PICSHA_SIGNING_KEY",
             show_default=False,
         ),
     ] = None,
@@ -404,8 +405,7 @@ def doctor(
     if server:
         from picsha import smoke
 
-        key = signing_key or os.environ.get("PICSHA_SIGNING_KEY")
-        checks = smoke.run(resolve_target(server, api_key), key, timeout)
+        checks = smoke.run(resolve_target(server, api_key), signing_key, timeout)
         report: dict[str, Any] = {"server": server}
         title = f"picsha doctor --server {server}"
     else:

@@ -5,7 +5,6 @@ becomes a `CliError` with one clear line and an exit code; the CLI prints it, no
 """
 
 import mimetypes
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -15,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from shared.settings import ClientSettings, Settings
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 TERMINAL = ("ready", "failed")
@@ -47,16 +48,17 @@ class Target:
 
 def resolve_target(server: str | None, api_key: str | None) -> Target:
     """--server / PICSHA_URL, and --api-key / PICSHA_API_KEY / the local dev key file."""
-    url = (server or os.environ.get("PICSHA_URL") or DEFAULT_SERVER).rstrip("/")
+    env = ClientSettings()
+    url = (server or env.url or DEFAULT_SERVER).rstrip("/")
     if "://" not in url:
         url = "http://" + url
-    key = api_key or os.environ.get("PICSHA_API_KEY")
-    if not key:
-        keys = [k.strip() for k in os.environ.get("PICSHA_API_KEYS", "").split(",") if k.strip()]
-        key = keys[0] if keys else None
-    if not key:
-        dev_key = Path(os.environ.get("PICSHA_DATA_DIR", "./picsha-data")) / "dev-api-key"
-        if dev_key.is_file():
+    key = api_key or env.api_key
+    if not key:  # a local server's own keys, then its dev key file
+        settings = Settings()
+        dev_key = settings.data_dir / "dev-api-key"
+        if settings.api_keys:
+            key = settings.api_keys[0]
+        elif dev_key.is_file():
             key = dev_key.read_text().strip()
     return Target(url, key)
 

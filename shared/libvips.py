@@ -14,17 +14,16 @@ folder first on `sys.path` in processes that deliver — before anything imports
 The Celery worker is a separate process that never calls it, so ingest keeps every loader.
 """
 
-import os
 import sys
 from functools import cache
 from pathlib import Path
 
-BUNDLE_ENV = "PICSHA_LIBVIPS_BUNDLE"  # a folder, or "0" to stay on the system libvips
+from shared.settings import Settings  # pydantic only: safe to import before pyvips loads
 
 
 def bundle_dir() -> Path | None:
     """The bundle folder when its `_libvips` module is there (and not switched off)."""
-    setting = os.environ.get(BUNDLE_ENV, "")
+    setting = Settings().libvips_bundle
     if setting == "0":
         return None
     folder = Path(setting) if setting else Path(sys.prefix) / "libvips-bundle"

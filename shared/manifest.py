@@ -1,7 +1,7 @@
 """The asset record (`assets/{id}/manifest.json`): pydantic model, read and written atomically."""
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -45,6 +45,79 @@ class ImageInfo(_Model):
     pages: int = 1
     animated: bool = False
     icc: str | None = None  # ICC profile description, when the file embeds one
+
+
+# --- analysis: what ingest_worker/stages/analysis.py records (docs/search-and-ai.md) ---
+
+
+class Box(NamedTuple):
+    """A face box as fractions (0..1) of the displayed image, as every provider reports it,
+    so it fits any rendition; stored as `[x, y, width, height]`."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+
+    def pixels(self, image_width: int, image_height: int) -> tuple[float, float, float, float]:
+        return (
+            self.x * image_width,
+            self.y * image_height,
+            self.width * image_width,
+            self.height * image_height,
+        )
+
+
+class AnalysisLabel(_Model):
+    name: str
+    confidence: float  # 0..1
+
+
+class AnalysisFace(_Model):
+    box: Box
+    confidence: float  # 0..1
+    embedding: list[float] | None = None  # local provider: for grouping people
+    face_id: str | None = None  # Rekognition collection face id (bedrock with a collection)
+    matches: list[str] | None = None  # face ids of the same person already in the collection
+
+
+class AnalysisEmbedding(_Model):
+    model: str  # vectors of different models never share a ranking
+    dim: int
+    vector: str  # base64 float32, L2-normalised: `picsha reindex` needs the manifests alone
+
+
+class Duplicate(_Model):
+    id: str
+    hash_distance: int | None  # dHash bits of 64; None when either side has no hash
+    cosine: float
+
+
+class AnalysisError(_Model):
+    code: str
+    message: str
+
+
+class Analysis(_Model):
+    """The analysis outcome; it never fails the asset. `skipped` carries `reason`, `failed`
+    carries `error`, `done` the results."""
+
+    status: Literal["done", "skipped", "failed"] | None = None  # the stage always sets it
+    provider: str | None = None
+    analyzed_at: datetime | None = None
+    reason: str | None = None
+    error: AnalysisError | None = None
+    labels: list[AnalysisLabel] = Field(default_factory=list)
+    faces: list[AnalysisFace] | None = None  # None: not looked for (g=face detects instead)
+    ocr_text: str = ""
+    colors: list[str] = Field(default_factory=list)
+    description: str = ""
+    alt_text: str | None = None
+    alt_text_source: str | None = None
+    summary: str | None = None
+    dhash: str | None = None  # 64-bit perceptual hash (hex), for near-duplicates
+    embedding: AnalysisEmbedding | None = None
+    duplicates: list[Duplicate] | None = None  # found right after analysis
 
 
 class DerivativeInfo(_Model):
@@ -108,7 +181,7 @@ class Manifest(_Model):
     image: ImageInfo | None = None
     metadata: Metadata | None = None
     derivatives: dict[str, DerivativeInfo] = Field(default_factory=dict)
-    analysis: dict[str, Any] | None = None
+    analysis: Analysis | None = None
     placeholders: dict[str, Any] | None = None
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)

@@ -22,6 +22,8 @@ import threading
 from functools import cache
 from pathlib import Path
 
+from shared.settings import Settings
+
 JEMALLOC = "libjemalloc.so.2"
 _LIB_DIRS = (
     "/usr/lib/x86_64-linux-gnu",
@@ -81,7 +83,7 @@ def reexec_with_jemalloc() -> None:
 
     Returns (doing nothing) when jemalloc is already in, not installed, or turned off.
     """
-    if os.environ.get("PICSHA_JEMALLOC", "1").lower() in ("0", "false", "no"):
+    if not Settings().jemalloc:
         return
     path = jemalloc_path()
     if path is None or jemalloc_loaded():

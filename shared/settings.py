@@ -92,6 +92,13 @@ class Settings(BaseSettings):
     # The converter container beside the worker (docker/libreoffice); unset: soffice here.
     converter_url: str | None = None
 
+    # Process set-up, read here like every other PICSHA_* variable.
+    log_level: str = "INFO"
+    worker_metrics_port: int | None = None  # a worker on its own serves /metrics there
+    jemalloc: bool = True  # `picsha serve` re-executes with jemalloc preloaded (shared/memory.py)
+    # The bundled libvips folder, or "0" for the system one; unset: <venv>/libvips-bundle.
+    libvips_bundle: str = ""
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
@@ -106,6 +113,15 @@ class Settings(BaseSettings):
     @property
     def broker_dir(self) -> Path:
         return self.data_dir / "broker"
+
+
+class ClientSettings(BaseSettings):
+    """What the CLI client reads: the server to talk to and its key (picsha/client.py)."""
+
+    model_config = SettingsConfigDict(env_prefix="PICSHA_", extra="ignore")
+
+    url: str | None = None
+    api_key: str | None = None
 
 
 @lru_cache

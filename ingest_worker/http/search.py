@@ -119,7 +119,7 @@ def duplicates(manifest: ManifestDep, index: IndexDep, store: StoreDep) -> dict[
     from ingest_worker.stages import duplicates as near
 
     found = near.find(manifest, index, store)
-    return {"items": [{**d, "links": {"self": f"/v1/assets/{d['id']}"}} for d in found]}
+    return {"items": [{**d.model_dump(), "links": {"self": f"/v1/assets/{d.id}"}} for d in found]}
 
 
 @router.get("/assets/{asset_id}/alt-text", response_model=None)
@@ -128,14 +128,14 @@ def alt_text(
 ) -> dict[str, Any] | StreamingResponse:
     """The asset's alt text (JSON); `Accept: text/event-stream` streams it where the provider
     writes it live (bedrock), else the stored text comes as one event."""
-    analysis = manifest.analysis or {}
+    analysis = manifest.analysis
     wants_stream = "text/event-stream" in request.headers.get("accept", "")
     if wants_stream:
         return StreamingResponse(
             _alt_text_events(settings, store, manifest), media_type="text/event-stream"
         )
-    if analysis.get("status") != "done":
-        status = analysis.get("status", "pending")
+    if analysis is None or analysis.status != "done":
+        status = (analysis.status if analysis else None) or "pending"
         raise PicshaError(
             409,
             "analysis_not_done",
@@ -143,14 +143,13 @@ def alt_text(
         )
     return {
         "id": manifest.id,
-        "alt_text": analysis.get("alt_text"),
-        "source": analysis.get("alt_text_source"),
-        "provider": analysis.get("provider"),
+        "alt_text": analysis.alt_text,
+        "source": analysis.alt_text_source,
+        "provider": analysis.provider,
     }
 
 
 def _alt_text_events(settings: Settings, store: ObjectStore, manifest: Manifest) -> Iterator[str]:
-    analysis = manifest.analysis or {}
     chunks = None
     try:
         provider = runtime.provider(settings)
@@ -159,7 +158,8 @@ def _alt_text_events(settings: Settings, store: ObjectStore, manifest: Manifest)
     except (ProviderUnavailable, ProviderError, CapabilityMissing) as exc:
         log.info("alt text stream for %s falls back to the stored text: %s", manifest.id, exc)
     if chunks is None:
-        chunks = iter([analysis.get("alt_text") or ""])
+        stored = manifest.analysis.alt_text if manifest.analysis else None
+        chunks = iter([stored or ""])
     for chunk in chunks:
         yield f"data: {json.dumps({'text': chunk})}\n\n"
     yield "event: done\ndata: {}\n\n"

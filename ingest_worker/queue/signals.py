@@ -21,6 +21,7 @@ from shared.logging import (
     stage_var,
 )
 from shared.manifest import load_manifest
+from shared.settings import get_settings
 
 log = logging.getLogger("picsha.worker")
 
@@ -31,7 +32,7 @@ _running: dict[str, tuple[float, list]] = {}
 @signals.setup_logging.connect
 def _setup_logging(**_: object) -> None:
     # Connecting here also stops Celery from installing its own plain-text handlers.
-    configure_logging(os.environ.get("PICSHA_LOG_LEVEL", "INFO").upper())
+    configure_logging(get_settings().log_level.upper())
 
 
 @signals.worker_ready.connect
@@ -40,9 +41,9 @@ def _serve_metrics(**_: object) -> None:
 
     With prefork children, also set PROMETHEUS_MULTIPROC_DIR so their samples add up here.
     """
-    port = os.environ.get("PICSHA_WORKER_METRICS_PORT")
+    port = get_settings().worker_metrics_port
     if port:
-        metrics.serve_http(int(port))
+        metrics.serve_http(port)
         log.info("worker metrics on :%s/metrics", port)
 
 

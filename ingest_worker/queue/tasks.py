@@ -62,7 +62,7 @@ def _settled(asset_id: str) -> str | None:
 )
 def analyze_asset(asset_id: str) -> str | None:
     manifest = pipeline.analyse(asset_id)
-    return (manifest.analysis or {}).get("status") if manifest else None
+    return manifest.analysis.status if manifest and manifest.analysis else None
 
 
 @app.task(name=SWEEP_TASK, ignore_result=True)

@@ -8,9 +8,7 @@ Runs on its own queue after the asset is ready. It never fails the asset: the ou
 import logging
 import shutil
 import subprocess
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from ingest_worker import runtime
 from shared import imaging
@@ -25,7 +23,18 @@ from shared.ai import describe as describe_
 from shared.ai.colors import dominant_colors
 from shared.ai.prepare import model_jpeg, rgb_array
 from shared.keys import derivative_key, original_key
-from shared.manifest import Manifest, load_manifest, save_manifest
+from shared.manifest import (
+    Analysis,
+    AnalysisEmbedding,
+    AnalysisError,
+    AnalysisFace,
+    AnalysisLabel,
+    Box,
+    Manifest,
+    load_manifest,
+    save_manifest,
+    utcnow,
+)
 from shared.search.base import vector_to_b64
 from shared.settings import Settings, get_settings
 from shared.storage import ObjectStore
@@ -42,38 +51,44 @@ def analyze(
     settings: Settings,
     store: ObjectStore,
     provider: AIProvider | None = None,
-) -> dict[str, Any]:
+) -> Analysis:
     """The analysis record for the manifest. Raises only TransientProviderError (retry)."""
-    record: dict[str, Any] = {"provider": settings.ai, "analyzed_at": _now()}
+    record = Analysis(provider=settings.ai, analyzed_at=utcnow())
     try:
         provider = provider or runtime.provider(settings)
         check = getattr(provider, "check", None)
         if check:
             check()
     except ProviderUnavailable as exc:
-        return {**record, "status": "skipped", "reason": str(exc)}
-    record["provider"] = provider.name
+        return _ended(record, "skipped", reason=str(exc))
+    record.provider = provider.name
     try:
-        record.update(_run(manifest, settings, store, provider))
-        record["status"] = "done"
+        return _run(manifest, store, provider, record)
     except TransientProviderError:
         raise
     except ProviderUnavailable as exc:
-        return {**record, "status": "skipped", "reason": str(exc)}
+        return _ended(record, "skipped", reason=str(exc))
     except (ProviderError, imaging.ImageDecodeError) as exc:
-        record.update(status="failed", error={"code": "provider_error", "message": str(exc)})
+        return _ended(
+            record, "failed", error=AnalysisError(code="provider_error", message=str(exc))
+        )
     except Exception as exc:  # a model crash on one odd input must not kill the worker
         log.exception("analysis of %s failed", manifest.id)
-        record.update(status="failed", error={"code": "internal_error", "message": str(exc)})
-    return record
+        return _ended(
+            record, "failed", error=AnalysisError(code="internal_error", message=str(exc))
+        )
+
+
+def _ended(record: Analysis, status: str, **fields: object) -> Analysis:
+    return record.model_copy(update={"status": status, **fields})
 
 
 def _run(
-    manifest: Manifest, settings: Settings, store: ObjectStore, provider: AIProvider
-) -> dict[str, Any]:
+    manifest: Manifest, store: ObjectStore, provider: AIProvider, record: Analysis
+) -> Analysis:
     facts = _manifest_facts(manifest)
     jpeg = _model_image(manifest, store, provider)
-    out: dict[str, Any] = {}
+    hash_ = None
     if manifest.kind == "document" or (manifest.source.mime or "").startswith("text/"):
         facts.document_text = _document_text(manifest, store)
     if jpeg is not None:
@@ -82,32 +97,41 @@ def _run(
         facts.ocr_text = provider.ocr(jpeg)
         rgb = rgb_array(jpeg, 256)
         facts.colors = dominant_colors(rgb)
-        out["dhash"] = dhash(rgb)
+        hash_ = dhash(rgb)
     description = describe_.description(facts)
     embedding = provider.embed_asset(description, jpeg)
     alt_text, alt_source = provider.alt_text(facts, jpeg)
     summary_source = facts.document_text or (facts.ocr_text if len(facts.ocr_text) > 200 else "")
-    out.update(
-        labels=[{"name": lb.name, "confidence": lb.confidence} for lb in facts.labels],
-        faces=[
-            {"box": f.box, "confidence": f.confidence}
-            | ({"embedding": f.embedding} if f.embedding else {})
-            | ({"face_id": f.face_id, "matches": f.matches or []} if f.face_id else {})
-            for f in facts.faces
-        ],
-        ocr_text=facts.ocr_text,
-        colors=facts.colors,
-        description=description,
-        alt_text=alt_text,
-        alt_text_source=alt_source,
-        summary=provider.summarize(summary_source) if summary_source else None,
-        embedding={
-            "model": embedding.model,
-            "dim": int(embedding.vector.shape[0]),
-            "vector": vector_to_b64(embedding.vector),
-        },
+    return record.model_copy(
+        update={
+            "status": "done",
+            "dhash": hash_,
+            "labels": [
+                AnalysisLabel(name=lb.name, confidence=lb.confidence) for lb in facts.labels
+            ],
+            "faces": [
+                AnalysisFace(
+                    box=Box(*f.box),
+                    confidence=f.confidence,
+                    embedding=f.embedding or None,
+                    face_id=f.face_id,
+                    matches=(f.matches or []) if f.face_id else None,
+                )
+                for f in facts.faces
+            ],
+            "ocr_text": facts.ocr_text,
+            "colors": facts.colors,
+            "description": description,
+            "alt_text": alt_text,
+            "alt_text_source": alt_source,
+            "summary": provider.summarize(summary_source) if summary_source else None,
+            "embedding": AnalysisEmbedding(
+                model=embedding.model,
+                dim=int(embedding.vector.shape[0]),
+                vector=vector_to_b64(embedding.vector),
+            ),
+        }
     )
-    return out
 
 
 def _manifest_facts(manifest: Manifest) -> ImageFacts:
@@ -189,10 +213,6 @@ def dhash(rgb) -> str:
     px = np.ndarray(buffer=small.write_to_memory(), dtype=np.uint8, shape=(8, 9, small.bands))
     bits = (px[:, 1:, 0] > px[:, :-1, 0]).flatten()
     return f"{int(''.join('1' if b else '0' for b in bits), 2):016x}"
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
 
 
 def run(

@@ -3,9 +3,7 @@ perceptual hash (dHash) decides. With local "describe, then embed" vectors, two 
 photos of tabby cats describe alike, so the vector alone would call them duplicates; the
 hash of the pixels does not."""
 
-from typing import Any
-
-from shared.manifest import Manifest, load_manifest, save_manifest
+from shared.manifest import Duplicate, Manifest, load_manifest, save_manifest
 from shared.search import SearchIndex
 from shared.storage import ObjectStore
 
@@ -14,15 +12,15 @@ COSINE = 0.97  # only when a candidate has no hash to compare (e.g. a document)
 CANDIDATES = 50
 
 
-def find(manifest: Manifest, index: SearchIndex, store: ObjectStore) -> list[dict[str, Any]]:
-    mine = (manifest.analysis or {}).get("dhash")
+def find(manifest: Manifest, index: SearchIndex, store: ObjectStore) -> list[Duplicate]:
+    mine = manifest.analysis.dhash if manifest.analysis else None
     found = []
     for hit in index.similar(manifest.id, CANDIDATES):
         other = load_manifest(store, hit.id)
-        theirs = (other.analysis or {}).get("dhash") if other else None
+        theirs = other.analysis.dhash if other and other.analysis else None
         bits = hamming(mine, theirs)
         if (bits is not None and bits <= HASH_BITS) or (bits is None and hit.score >= COSINE):
-            found.append({"id": hit.id, "hash_distance": bits, "cosine": round(hit.score, 4)})
+            found.append(Duplicate(id=hit.id, hash_distance=bits, cosine=round(hit.score, 4)))
     return found
 
 
@@ -33,7 +31,7 @@ def record(manifest: Manifest, index: SearchIndex, store: ObjectStore) -> Manife
     latest = load_manifest(store, manifest.id)
     if latest is None or not latest.analysis:
         return manifest
-    latest.analysis["duplicates"] = duplicates
+    latest.analysis.duplicates = duplicates
     save_manifest(store, latest)
     return latest
 

@@ -1,10 +1,8 @@
 """Manifest → index entry. The one place that decides what of an asset is searchable."""
 
-from typing import Any
-
 import numpy as np
 
-from shared.manifest import Manifest
+from shared.manifest import Analysis, Manifest
 from shared.search.base import IndexDoc, normalise, vector_from_b64
 
 # Metadata fields worth matching by keyword (camera, lens, place, IPTC words, ...).
@@ -13,7 +11,7 @@ _IPTC_KEYS = ("Keywords", "Caption-Abstract", "Headline", "City", "Country-Prima
 
 
 def doc_from_manifest(manifest: Manifest) -> IndexDoc:
-    analysis: dict[str, Any] = manifest.analysis or {}
+    analysis = manifest.analysis or Analysis()
     meta = manifest.metadata
     camera = None
     meta_words: list[str] = []
@@ -32,21 +30,17 @@ def doc_from_manifest(manifest: Manifest) -> IndexDoc:
                     " ".join(map(str, value)) if isinstance(value, list) else str(value)
                 )
         date = _iso(meta.taken_at)
-    labels = [str(lb.get("name", "")) for lb in analysis.get("labels") or [] if lb.get("name")]
-    faces = analysis.get("faces") or []
-    embedding = analysis.get("embedding") or {}
+    labels = [lb.name for lb in analysis.labels if lb.name]
+    faces = analysis.faces or []
+    embedding = analysis.embedding
     vector = None
-    if embedding.get("vector"):
-        vector = normalise(vector_from_b64(embedding["vector"]))
+    if embedding is not None and embedding.vector:
+        vector = normalise(vector_from_b64(embedding.vector))
     face_vectors = [
-        (list(f["box"]), np.asarray(f["embedding"], dtype=np.float32))
-        for f in faces
-        if isinstance(f, dict) and f.get("embedding") and f.get("box")
+        (list(f.box), np.asarray(f.embedding, dtype=np.float32)) for f in faces if f.embedding
     ]
     face_links = [
-        (list(f["box"]), str(f["face_id"]), [str(m) for m in f.get("matches") or []])
-        for f in faces
-        if isinstance(f, dict) and f.get("face_id") and f.get("box") and not f.get("embedding")
+        (list(f.box), f.face_id, f.matches or []) for f in faces if f.face_id and not f.embedding
     ]
     return IndexDoc(
         id=manifest.id,
@@ -54,16 +48,16 @@ def doc_from_manifest(manifest: Manifest) -> IndexDoc:
         mime=manifest.source.mime,
         filename=manifest.source.filename,
         labels=labels,
-        description=str(analysis.get("description") or ""),
-        ocr_text=str(analysis.get("ocr_text") or ""),
-        alt_text=str(analysis.get("alt_text") or ""),
+        description=analysis.description,
+        ocr_text=analysis.ocr_text,
+        alt_text=analysis.alt_text or "",
         metadata_text=" ".join(meta_words),
         has_faces=bool(faces),
         face_count=len(faces),
         camera=camera,
         date=date or manifest.created_at.isoformat(),
         created_at=manifest.created_at.isoformat(),
-        embedding_model=embedding.get("model") if vector is not None else None,
+        embedding_model=embedding.model if embedding and vector is not None else None,
         vector=vector,
         face_vectors=face_vectors,
         face_links=face_links,

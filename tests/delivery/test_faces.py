@@ -35,7 +35,7 @@ def _faces_in(data: bytes) -> int:
 @pytest.mark.skipif(not faces.detector_available(), reason="face detector needs the ai extra")
 def test_render_time_detection_keeps_the_face_in_frame(client, portrait_on_the_right):
     asset = portrait_on_the_right
-    assert "faces" not in (asset.analysis or {})
+    assert asset.analysis is None or asset.analysis.faces is None
     face = client.get(f"/render/{asset.id}?wd=300&ht=300&crop=true&g=face&fm=png")
     centre = client.get(f"/render/{asset.id}?wd=300&ht=300&crop=true&fm=png")
     assert face.status_code == 200 and load(face.content).width == 300
@@ -44,11 +44,11 @@ def test_render_time_detection_keeps_the_face_in_frame(client, portrait_on_the_r
 
 
 def test_manifest_faces_win_over_detection(portrait_on_the_right, store):
-    from shared.manifest import load_manifest
+    from shared.manifest import Analysis, load_manifest
 
     m = load_manifest(store, portrait_on_the_right.id)
     assert faces.from_manifest(m) is None
-    m.analysis = {"faces": [{"box": [0.0, 0.0, 0.1, 0.5], "confidence": 0.9}]}
+    m.analysis = Analysis(faces=[{"box": [0.0, 0.0, 0.1, 0.5], "confidence": 0.9}])
     assert faces.from_manifest(m) == [(0.0, 0.0, 160.0, 256.0)]
-    m.analysis = {"faces": []}
+    m.analysis = Analysis(faces=[])
     assert faces.from_manifest(m) == []

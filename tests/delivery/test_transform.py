@@ -303,10 +303,10 @@ def test_crop_that_cannot_fill_the_box_shows_the_window_of_its_gravity(client, q
 
 
 def test_face_gravity_uses_boxes_from_the_manifest(client, quadrants, store):
-    from shared.manifest import load_manifest, save_manifest
+    from shared.manifest import Analysis, load_manifest, save_manifest
 
     m = load_manifest(store, quadrants.id)
-    m.analysis = {"faces": [{"box": [0.8, 0.4, 0.1, 0.2], "confidence": 0.99}]}
+    m.analysis = Analysis(faces=[{"box": [0.8, 0.4, 0.1, 0.2], "confidence": 0.99}])
     save_manifest(store, m)
     img = _px(client, quadrants, "wd=100&ht=100&crop=true&g=face&fm=png")
     assert _close(_rgb(img, 50, 50), [0, 0, 255])  # the "face" is on the blue side

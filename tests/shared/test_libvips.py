@@ -11,7 +11,9 @@ import sys
 
 import pytest
 
-from shared.libvips import BUNDLE_ENV, bundle_dir
+from shared.libvips import bundle_dir
+
+BUNDLE_ENV = "PICSHA_LIBVIPS_BUNDLE"  # Settings.libvips_bundle
 
 PROBE = """
 import json, sys

@@ -174,7 +174,7 @@ def test_vectors_round_trip_through_the_manifest(library):
     settings, store, ids = library
     m = load_manifest(store, ids["coffee.jpg"])
     doc = runtime.index(settings).get(m.id)
-    assert doc.vector.shape == (m.analysis["embedding"]["dim"],)
+    assert doc.vector.shape == (m.analysis.embedding.dim,)
     assert np.isclose(float(np.linalg.norm(doc.vector)), 1.0, atol=1e-4)
 
 

@@ -33,24 +33,24 @@ def test_a_cat_photo_is_labelled_described_and_embedded(settings, store, provide
     m = _ingest(store, settings, skimage_jpeg("chelsea"), "chelsea.jpg")
     after = analysis.run(m.id, settings, store, provider)
     a = after.analysis
-    assert a["status"] == "done" and a["provider"] == "local"
-    assert "cat" in " ".join(lb["name"] for lb in a["labels"][:3]).lower()
-    assert a["faces"] == [] and a["ocr_text"] == ""
-    assert a["embedding"]["dim"] == 384 and a["embedding"]["vector"]
-    assert "cat" in a["alt_text"].lower() and a["alt_text_source"]
-    assert "chelsea" in a["description"]
-    assert len(a["dhash"]) == 16
+    assert a.status == "done" and a.provider == "local"
+    assert "cat" in " ".join(lb.name for lb in a.labels[:3]).lower()
+    assert a.faces == [] and a.ocr_text == ""
+    assert a.embedding.dim == 384 and a.embedding.vector
+    assert "cat" in a.alt_text.lower() and a.alt_text_source
+    assert "chelsea" in a.description
+    assert len(a.dhash) == 16
     assert after.status == "ready" and after.derivatives == m.derivatives
-    assert load_manifest(store, m.id).analysis["status"] == "done"
+    assert load_manifest(store, m.id).analysis.status == "done"
 
 
 def test_faces_and_text_are_recorded(settings, store, provider):
     portrait = _ingest(store, settings, skimage_jpeg("astronaut"), "astronaut.jpg")
-    assert len(analysis.run(portrait.id, settings, store, provider).analysis["faces"]) == 1
+    assert len(analysis.run(portrait.id, settings, store, provider).analysis.faces) == 1
     sign = _ingest(store, settings, text_jpeg("OPEN 24 HOURS\nFresh bread"), "sign.jpg")
     a = analysis.run(sign.id, settings, store, provider).analysis
-    assert "open 24 hours" in a["ocr_text"].lower()
-    assert "OPEN 24 HOURS" in a["alt_text"].upper()
+    assert "open 24 hours" in a.ocr_text.lower()
+    assert "OPEN 24 HOURS" in a.alt_text.upper()
 
 
 def test_a_one_pixel_image_ends_with_a_result(settings, store, provider):
@@ -58,7 +58,7 @@ def test_a_one_pixel_image_ends_with_a_result(settings, store, provider):
 
     one = pyvips.Image.black(1, 1, bands=3).copy(interpretation="srgb").pngsave_buffer()
     m = _ingest(store, settings, one, "dot.png")
-    assert analysis.run(m.id, settings, store, provider).analysis["status"] == "done"
+    assert analysis.run(m.id, settings, store, provider).analysis.status == "done"
 
 
 def test_a_text_document_gets_an_extractive_summary(settings, store, provider):
@@ -77,9 +77,9 @@ def test_a_text_document_gets_an_extractive_summary(settings, store, provider):
     )
     save_manifest(store, m)
     a = analysis.run(asset_id, settings, store, provider).analysis
-    assert a["status"] == "done"
-    assert "search" in a["summary"].lower() and "Lunch" not in a["summary"]
-    assert "Release notes" in a["description"]
+    assert a.status == "done"
+    assert "search" in a.summary.lower() and "Lunch" not in a.summary
+    assert "Release notes" in a.description
 
 
 def test_an_empty_document_ends_with_a_result(settings, store, provider):
@@ -95,7 +95,7 @@ def test_an_empty_document_ends_with_a_result(settings, store, provider):
         ),
     )
     a = analysis.run(asset_id, settings, store, provider).analysis
-    assert a["status"] == "done" and a["summary"] is None
+    assert a.status == "done" and a.summary is None
 
 
 def test_an_unreadable_image_fails_the_analysis_not_the_asset(settings, store, provider):
@@ -112,8 +112,8 @@ def test_an_unreadable_image_fails_the_analysis_not_the_asset(settings, store, p
     )
     after = analysis.run(asset_id, settings, store, provider)
     assert after.status == "ready"
-    assert after.analysis["status"] == "failed"
-    assert after.analysis["error"]["code"] == "provider_error"
+    assert after.analysis.status == "failed"
+    assert after.analysis.error.code == "provider_error"
 
 
 class _Broken(LocalProvider):
@@ -129,8 +129,11 @@ def test_a_provider_error_is_recorded(settings, store):
     m = _ingest(store, settings, skimage_jpeg("coffee"), "coffee.jpg")
     after = analysis.run(m.id, settings, store, _Broken(ProviderError("model exploded")))
     assert after.status == "ready"
-    assert after.analysis["status"] == "failed"
-    assert after.analysis["error"] == {"code": "provider_error", "message": "model exploded"}
+    assert after.analysis.status == "failed"
+    assert after.analysis.error.model_dump() == {
+        "code": "provider_error",
+        "message": "model exploded",
+    }
 
 
 def test_a_transient_provider_error_is_raised_for_a_retry(settings, store):
@@ -145,8 +148,8 @@ def test_without_the_ai_extra_analysis_is_skipped_with_the_reason(settings, stor
     monkeypatch.setitem(sys.modules, "mediapipe", None)  # import now raises ImportError
     after = analysis.run(m.id, settings, store, LocalProvider())
     assert after.status == "ready"
-    assert after.analysis["status"] == "skipped"
-    assert "mediapipe" in after.analysis["reason"] and ".[ai]" in after.analysis["reason"]
+    assert after.analysis.status == "skipped"
+    assert "mediapipe" in after.analysis.reason and ".[ai]" in after.analysis.reason
 
 
 def test_assets_not_ready_are_left_alone(settings, store, provider):

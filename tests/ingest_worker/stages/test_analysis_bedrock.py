@@ -68,11 +68,11 @@ def test_a_photo_is_analysed_through_rekognition_titan_and_claude(settings, stor
         }, {"modelId": ANY, "messages": ANY, "inferenceConfig": ANY})  # fmt: skip
         after = analysis.run(asset_id, settings, store, provider)
     a = after.analysis
-    assert a["status"] == "done" and a["provider"] == "bedrock"
-    assert a["labels"] == [{"name": "Pattern", "confidence": 0.88}]
-    assert a["alt_text"] == "Noise." and "claude" in a["alt_text_source"]
-    assert a["embedding"]["model"] == "amazon.titan-embed-image-v1"
-    assert a["embedding"]["dim"] == EMBED_DIM
+    assert a.status == "done" and a.provider == "bedrock"
+    assert [lb.model_dump() for lb in a.labels] == [{"name": "Pattern", "confidence": 0.88}]
+    assert a.alt_text == "Noise." and "claude" in a.alt_text_source
+    assert a.embedding.model == "amazon.titan-embed-image-v1"
+    assert a.embedding.dim == EMBED_DIM
     (jpeg,) = sent
     assert jpeg[:3] == b"\xff\xd8\xff" and len(jpeg) <= 5 * 1024 * 1024
     image = pyvips.Image.new_from_buffer(jpeg, "")

@@ -34,10 +34,10 @@ def test_a_markdown_document_is_summarised_from_its_text(settings, store):
     provider = local_provider_once()
     m = _ingest(store, settings, "docs/markdown_syntax_gruber.md")
     a = analysis.run(m.id, settings, store, provider).analysis
-    assert a["status"] == "done"
+    assert a.status == "done"
     assert m.kind == "document"
-    assert a["summary"] and len(a["summary"]) <= 600
-    assert "markdown" in a["description"].lower()
+    assert a.summary and len(a.summary) <= 600
+    assert "markdown" in a.description.lower()
 
 
 @pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils is not installed")
@@ -46,5 +46,5 @@ def test_an_office_document_is_read_through_its_pdf(settings, store):
     m = _ingest(store, settings, "docs/word_paragraphs_and_tables.docx")
     assert "document" in m.derivatives
     a = analysis.run(m.id, settings, store, provider).analysis
-    assert a["status"] == "done" and a["summary"]
-    assert "paragraph before the table" in a["description"]  # the text, not just the poster
+    assert a.status == "done" and a.summary
+    assert "paragraph before the table" in a.description  # the text, not just the poster

@@ -32,9 +32,9 @@ def test_a_resized_copy_is_a_near_duplicate_and_another_photo_is_not(settings, s
     copy = _analysed(store, settings, idx, smaller.jpegsave_buffer(Q=60), "b.jpg")
     cup = _analysed(store, settings, idx, skimage_jpeg("coffee"), "c.jpg")
     recorded = duplicates.record(copy, idx, store)
-    found = recorded.analysis["duplicates"]
-    assert [d["id"] for d in found] == [cat.id]
-    assert found[0]["hash_distance"] <= duplicates.HASH_BITS
-    assert load_manifest(store, copy.id).analysis["duplicates"] == found
-    assert [d["id"] for d in duplicates.find(cat, idx, store)] == [copy.id]
+    found = recorded.analysis.duplicates
+    assert [d.id for d in found] == [cat.id]
+    assert found[0].hash_distance <= duplicates.HASH_BITS
+    assert load_manifest(store, copy.id).analysis.duplicates == found
+    assert [d.id for d in duplicates.find(cat, idx, store)] == [copy.id]
     assert duplicates.find(cup, idx, store) == []
