@@ -31,9 +31,3 @@ def pick_format(accept: str | None, has_alpha: bool) -> OutputFormat:
     if _accepts(accept, "image/webp"):
         return "webp"
     return "png" if has_alpha else "jpeg"
-
-
-def normalised_accept(accept: str | None) -> str:
-    """The part of Accept that changes the answer: what a CDN should key on."""
-    accept = accept or ""
-    return ",".join(m for m in ("image/avif", "image/webp") if _accepts(accept, m)) or "other"
