@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pyvips
 
+from delivery import compass
 from delivery.params import RenderParams
 from delivery.source import RenderSource
 from shared import imaging
@@ -233,7 +234,7 @@ def _cut_then_resize(
         scale = min(scale, 1.0)
     win_w = min(base.width, max(1, round(w / scale)))
     win_h = min(base.height, max(1, round(h / scale)))
-    x, y = _gravity_offset(base.width - win_w, base.height - win_h, job.params.g)
+    x, y = compass.offset(base.width - win_w, base.height - win_h, job.params.g)
     window = base.extract_area(x, y, win_w, win_h)
     # crop="centre" trims the odd pixel that rounding the window may add.
     return imaging.thumbnail_image(window, w, h, size=size, crop="centre",
@@ -284,15 +285,8 @@ def source_scale(p: RenderParams, geometry: Geometry, src: RenderSource) -> floa
 
 def _gravity_crop(image: pyvips.Image, w: int, h: int, gravity: str) -> pyvips.Image:
     w, h = min(w, image.width), min(h, image.height)
-    x, y = _gravity_offset(image.width - w, image.height - h, gravity)
+    x, y = compass.offset(image.width - w, image.height - h, gravity)
     return image.crop(x, y, w, h)
-
-
-def _gravity_offset(dx: int, dy: int, gravity: str) -> tuple[int, int]:
-    """Where a window `dx`/`dy` pixels smaller than the image sits for a compass gravity."""
-    x = {"west": 0, "nw": 0, "sw": 0, "east": dx, "ne": dx, "se": dx}.get(gravity, dx // 2)
-    y = {"north": 0, "nw": 0, "ne": 0, "south": dy, "sw": dy, "se": dy}.get(gravity, dy // 2)
-    return x, y
 
 
 def _face_crop(image: pyvips.Image, w: int, h: int, faces: list[Box], scale: float) -> pyvips.Image:
@@ -339,12 +333,7 @@ def _with_alpha(image: pyvips.Image) -> pyvips.Image:
 
 def _place(base: pyvips.Image, over: pyvips.Image, position: str) -> tuple[int, int]:
     margin = max(2, round(min(base.width, base.height) * 0.02))
-    dx, dy = base.width - over.width, base.height - over.height
-    x = {"west": margin, "nw": margin, "sw": margin, "east": dx - margin, "ne": dx - margin,
-         "se": dx - margin}.get(position, dx // 2)  # fmt: skip
-    y = {"north": margin, "nw": margin, "ne": margin, "south": dy - margin, "sw": dy - margin,
-         "se": dy - margin}.get(position, dy // 2)  # fmt: skip
-    return x, y
+    return compass.offset(base.width - over.width, base.height - over.height, position, margin)
 
 
 def _composite(base: pyvips.Image, over: pyvips.Image, position: str) -> pyvips.Image:
