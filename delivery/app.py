@@ -149,7 +149,7 @@ def respond(
                     raise
                 log.warning("asset %s: pyramid unreadable (%s); rendering from %s",
                             manifest.id, exc, src.key)  # fmt: skip
-                body = _encode(replace(job, source=d.source_data(src.key), src=src), recipe)
+                body = _encode(replace(job, data=d.source_data(src.key), info=src), recipe)
     except imaging.ImageDecodeError as exc:
         raise PicshaError(422, "render_failed", f"cannot render this asset: {exc}") from exc
     finally:

@@ -3,6 +3,8 @@ of the store per TTL, not one per request. Only `ready` manifests are cached, so
 that becomes ready is served at once."""
 
 import threading
+import time
+from collections.abc import Callable
 
 from cachetools import TTLCache
 
@@ -13,9 +15,15 @@ from shared.storage import ObjectStore
 
 
 class ManifestCache:
-    def __init__(self, store: ObjectStore, ttl: float, size: int = 4096) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        ttl: float,
+        size: int = 4096,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store = store
-        self._cache: TTLCache[str, Manifest] = TTLCache(maxsize=size, ttl=ttl)
+        self._cache: TTLCache[str, Manifest] = TTLCache(maxsize=size, ttl=ttl, timer=timer)
         self._lock = threading.Lock()
 
     def get(self, asset_id: str) -> Manifest:

@@ -4,11 +4,23 @@ from shared.imaging import OutputFormat
 
 
 def _accepts(accept: str, mime: str) -> bool:
+    """`mime` is listed by name with q > 0 (`q=0`, `q=0.0`, ... mean "not acceptable")."""
     for part in accept.lower().split(","):
-        media, _, params = part.strip().partition(";")
+        media, *params = part.split(";")
         if media.strip() == mime:
-            return "q=0" not in params.replace(" ", "") or "q=0." in params.replace(" ", "")
+            return _quality(params) > 0
     return False
+
+
+def _quality(params: list[str]) -> float:
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip() == "q":
+            try:
+                return float(value)
+            except ValueError:
+                return 0.0  # unreadable: do not bet a format on it
+    return 1.0
 
 
 def pick_format(accept: str | None, has_alpha: bool) -> OutputFormat:
@@ -19,9 +31,3 @@ def pick_format(accept: str | None, has_alpha: bool) -> OutputFormat:
     if _accepts(accept, "image/webp"):
         return "webp"
     return "png" if has_alpha else "jpeg"
-
-
-def normalised_accept(accept: str | None) -> str:
-    """The part of Accept that changes the answer: what a CDN should key on."""
-    accept = accept or ""
-    return ",".join(m for m in ("image/avif", "image/webp") if _accepts(accept, m)) or "other"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pyvips
 
+from delivery import compass
 from delivery.params import RenderParams
 from delivery.source import RenderSource
 from shared import imaging
@@ -44,14 +45,14 @@ class Geometry:
 
 @dataclass(frozen=True)
 class Watermark:
-    source: Source
-    src: RenderSource
+    data: Source  # the path or bytes to decode
+    info: RenderSource  # what is known of them: size, profile, alpha
 
 
 @dataclass
 class Job:
-    source: Source
-    src: RenderSource
+    data: Source  # the path or bytes to decode
+    info: RenderSource  # what is known of them: size, profile, alpha, animation
     params: RenderParams
     geometry: Geometry
     fmt: str
@@ -116,7 +117,7 @@ def keeps_animation(job: Job) -> bool:
     """Animation survives geometry and tone; frame-aware overlays would need per-frame work."""
     p = job.params
     return (
-        job.src.animated
+        job.info.animated
         and job.fmt in _ANIMATED_FORMATS
         and p.effective_fit in ("inside", "fill", "cover")
         and p.g in ("center", "attention", "entropy")
@@ -151,49 +152,49 @@ def _final_box(job: Job) -> tuple[int, int]:
 
 
 def _geometry(job: Job) -> pyvips.Image:
-    p, src = job.params, job.src
+    p, src = job.params, job.info
     fit = p.effective_fit
     size = "both" if p.up else "down"
     w, h = job.geometry.width, job.geometry.height
     if p.rot in (90, 270):  # resize for the box the rotated result must fill
         w, h = h, w
-    source = job.source
-    if keeps_animation(job) and isinstance(source, Path):
-        source = Path(f"{source}[n=-1]")
+    data = job.data
+    if keeps_animation(job) and isinstance(data, Path):
+        data = Path(f"{data}[n=-1]")
     if w is None and h is None:
         w, h = src.width, src.height
     srgb = src.has_icc
     if fit == "fill" and w and h:
-        shrink = _jpeg_shrink(src, source, max(w / src.width, h / src.height))
-        return imaging.thumbnail(source, w, h, size="force", to_srgb=srgb, jpeg_shrink=shrink)
+        shrink = _jpeg_shrink(src, data, max(w / src.width, h / src.height))
+        return imaging.thumbnail(data, w, h, size="force", to_srgb=srgb, jpeg_shrink=shrink)
     if fit == "cover" and w and h:
         if not p.up:
             w, h = _box_within(w, h, src.width, src.height)
         scale = max(w / src.width, h / src.height)
-        shrink = _jpeg_shrink(src, source, scale)
+        shrink = _jpeg_shrink(src, data, scale)
         if p.g == "face" and not job.faces:
-            return imaging.thumbnail(source, w, h, size=size, crop="attention", to_srgb=srgb,
+            return imaging.thumbnail(data, w, h, size=size, crop="attention", to_srgb=srgb,
                                      jpeg_shrink=shrink)  # fmt: skip
         if p.g in _SMART:
-            return imaging.thumbnail(source, w, h, size=size, crop=_SMART[p.g], to_srgb=srgb,
+            return imaging.thumbnail(data, w, h, size=size, crop=_SMART[p.g], to_srgb=srgb,
                                      jpeg_shrink=shrink)  # fmt: skip
-        if p.g != "face" and (cut := _cut_then_resize(job, source, w, h, shrink, size)):
+        if p.g != "face" and (cut := _cut_then_resize(job, data, w, h, shrink, size)):
             return cut
         # Face gravity, or an EXIF-rotated source: scale to cover the box, then cut.
         if not p.up:
             scale = min(scale, 1.0)
         cover_w = max(1, math.ceil(src.width * scale))
         cover_h = max(1, math.ceil(src.height * scale))
-        image = imaging.thumbnail(source, cover_w, cover_h, size=size, to_srgb=srgb,
+        image = imaging.thumbnail(data, cover_w, cover_h, size=size, to_srgb=srgb,
                                   jpeg_shrink=shrink)  # fmt: skip
         if p.g == "face":
             return _face_crop(image, w, h, job.faces, image.width / src.width)
         return _gravity_crop(image, w, h, p.g)
     scale = min(v for v in (w and w / src.width, h and h / src.height) if v)
-    shrink = _jpeg_shrink(src, source, scale)
+    shrink = _jpeg_shrink(src, data, scale)
     if src.full_size:  # pyramid pages round their sides up: keep the source's own aspect
         w, h, size = *_inside(src.full_size, w, h), "force"
-    return imaging.thumbnail(source, w or 10_000_000, h, size=size, to_srgb=srgb,
+    return imaging.thumbnail(data, w or 10_000_000, h, size=size, to_srgb=srgb,
                              jpeg_shrink=shrink)  # fmt: skip
 
 
@@ -213,7 +214,7 @@ def _inside(full: tuple[int, int], w: int | None, h: int | None) -> tuple[int, i
 
 
 def _cut_then_resize(
-    job: Job, source: Source, w: int, h: int, shrink: int, size: str
+    job: Job, data: Source, w: int, h: int, shrink: int, size: str
 ) -> pyvips.Image | None:
     """Compass-gravity cover in thumbor's order: cut the window the box will show out of the
     (shrink-on-load) decode, then resize only that window.
@@ -223,9 +224,9 @@ def _cut_then_resize(
     work. None for byte sources and EXIF-rotated files (the window would be cut from
     unrotated pixels): the caller then resizes first.
     """
-    if not isinstance(source, Path) or job.src.animated:
+    if not isinstance(data, Path) or job.info.animated:
         return None
-    base = imaging.load_sequential(source, shrink)
+    base = imaging.load_sequential(data, shrink)
     if base.get_typeof("orientation") and base.get("orientation") != 1:
         return None
     scale = max(w / base.width, h / base.height)
@@ -233,14 +234,14 @@ def _cut_then_resize(
         scale = min(scale, 1.0)
     win_w = min(base.width, max(1, round(w / scale)))
     win_h = min(base.height, max(1, round(h / scale)))
-    x, y = _gravity_offset(base.width - win_w, base.height - win_h, job.params.g)
+    x, y = compass.offset(base.width - win_w, base.height - win_h, job.params.g)
     window = base.extract_area(x, y, win_w, win_h)
     # crop="centre" trims the odd pixel that rounding the window may add.
     return imaging.thumbnail_image(window, w, h, size=size, crop="centre",
-                                   to_srgb=job.src.has_icc)  # fmt: skip
+                                   to_srgb=job.info.has_icc)  # fmt: skip
 
 
-def _jpeg_shrink(src: RenderSource, source: Source, scale: float) -> int:
+def _jpeg_shrink(src: RenderSource, data: Source, scale: float) -> int:
     """The largest JPEG DCT shrink (8, 4, 2) that still decodes at least the target size, or
     the pyramid page to read (as its shrink, 2**page).
 
@@ -250,7 +251,7 @@ def _jpeg_shrink(src: RenderSource, source: Source, scale: float) -> int:
     """
     if src.levels:  # a pyramid, as a file or (from S3) as bytes
         return _pyramid_shrink(src.levels, scale)
-    if not isinstance(source, Path) or src.animated:
+    if not isinstance(data, Path) or src.animated:
         return 1
     if not src.is_jpeg:
         return 1
@@ -284,15 +285,8 @@ def source_scale(p: RenderParams, geometry: Geometry, src: RenderSource) -> floa
 
 def _gravity_crop(image: pyvips.Image, w: int, h: int, gravity: str) -> pyvips.Image:
     w, h = min(w, image.width), min(h, image.height)
-    x, y = _gravity_offset(image.width - w, image.height - h, gravity)
+    x, y = compass.offset(image.width - w, image.height - h, gravity)
     return image.crop(x, y, w, h)
-
-
-def _gravity_offset(dx: int, dy: int, gravity: str) -> tuple[int, int]:
-    """Where a window `dx`/`dy` pixels smaller than the image sits for a compass gravity."""
-    x = {"west": 0, "nw": 0, "sw": 0, "east": dx, "ne": dx, "se": dx}.get(gravity, dx // 2)
-    y = {"north": 0, "nw": 0, "ne": 0, "south": dy, "sw": dy, "se": dy}.get(gravity, dy // 2)
-    return x, y
 
 
 def _face_crop(image: pyvips.Image, w: int, h: int, faces: list[Box], scale: float) -> pyvips.Image:
@@ -339,12 +333,7 @@ def _with_alpha(image: pyvips.Image) -> pyvips.Image:
 
 def _place(base: pyvips.Image, over: pyvips.Image, position: str) -> tuple[int, int]:
     margin = max(2, round(min(base.width, base.height) * 0.02))
-    dx, dy = base.width - over.width, base.height - over.height
-    x = {"west": margin, "nw": margin, "sw": margin, "east": dx - margin, "ne": dx - margin,
-         "se": dx - margin}.get(position, dx // 2)  # fmt: skip
-    y = {"north": margin, "nw": margin, "ne": margin, "south": dy - margin, "sw": dy - margin,
-         "se": dy - margin}.get(position, dy // 2)  # fmt: skip
-    return x, y
+    return compass.offset(base.width - over.width, base.height - over.height, position, margin)
 
 
 def _composite(base: pyvips.Image, over: pyvips.Image, position: str) -> pyvips.Image:
@@ -356,7 +345,7 @@ def _composite(base: pyvips.Image, over: pyvips.Image, position: str) -> pyvips.
 
 def _watermark(image: pyvips.Image, wm: Watermark, p: RenderParams) -> pyvips.Image:
     width = max(1, round(image.width * p.wm_scale))
-    mark = imaging.thumbnail(wm.source, width, image.height, size="both", to_srgb=wm.src.has_icc)
+    mark = imaging.thumbnail(wm.data, width, image.height, size="both", to_srgb=wm.info.has_icc)
     mark = _with_alpha(mark)
     alpha = mark[mark.bands - 1] * p.wm_opacity
     mark = mark.extract_band(0, n=mark.bands - 1).bandjoin(alpha.cast("uchar"))

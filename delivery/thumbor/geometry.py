@@ -12,9 +12,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from delivery import compass
 from delivery.thumbor.url import Side, ThumborUrl
 
-_ALIGN = {"left": 0.0, "center": 0.5, "right": 1.0, "top": 0.0, "middle": 0.5, "bottom": 1.0}
 _FOCAL = re.compile(r"(\d+)x(\d+):(\d+)x(\d+)")
 
 
@@ -105,7 +105,8 @@ def plan(width: int, height: int, url: ThumborUrl, focus: Sequence[Focus] = ()) 
     if url.debug:
         return Plan(tuple(steps), (width, height), _resolve(width, height, req_w, req_h), given)
     if not points:
-        points = [Focus(int(width * _ALIGN[url.halign]), int(height * _ALIGN[url.valign]))]
+        fx, fy = compass.ALIGN[url.halign], compass.ALIGN[url.valign]
+        points = [Focus(int(width * fx), int(height * fy))]
 
     if url.fit_in:
         resize, box = _fit_in(width, height, target_w, target_h, (req_w, req_h), url)

@@ -70,7 +70,7 @@ def final_size(width: int, height: int, url: ThumborUrl, check: Check) -> tuple[
 
 
 def render(job: Job, url: ThumborUrl, check: Check) -> pyvips.Image:
-    plan = _plan(job.src.width, job.src.height, url, job.faces)
+    plan = _plan(job.info.width, job.info.height, url, job.faces)
     attention = url.smart and not job.faces and not geometry.focal_points(url)
     for step in plan.steps:
         if isinstance(step, geometry.Resize):
@@ -131,7 +131,7 @@ def _shrink_on_load(
     of the whole source (by the window's scale) and a cut of the window from it: the same
     size and window as thumbor's crop-then-resize, with one resampling and no full decode.
     None when the first resize enlarges (cut first, then resize) or there is none."""
-    left, top, right, bottom = 0, 0, job.src.width, job.src.height
+    left, top, right, bottom = 0, 0, job.info.width, job.info.height
     i = 0
     while i < len(steps) and isinstance(step := steps[i], geometry.Crop):
         left, top = left + step.left, top + step.top
@@ -143,8 +143,8 @@ def _shrink_on_load(
     if resize.width > width or resize.height > height:
         return None
     sx, sy = resize.width / width, resize.height / height
-    whole_w = max(resize.width, round(job.src.width * sx))
-    whole_h = max(resize.height, round(job.src.height * sy))
+    whole_w = max(resize.width, round(job.info.width * sx))
+    whole_h = max(resize.height, round(job.info.height * sy))
     image = _load(job, whole_w, whole_h)
     x = min(round(left * sx), image.width - resize.width)
     y = min(round(top * sy), image.height - resize.height)
@@ -155,18 +155,18 @@ def _load(job: Job, width: int | None = None, height: int | None = None) -> pyvi
     """The source as 8-bit sRGB, upright, first frame: at `width` x `height` exactly when
     given (shrink-on-load), else whole."""
     if width and height:
-        image = imaging.thumbnail(job.source, width, height, size="force", to_srgb=job.src.has_icc)
+        image = imaging.thumbnail(job.data, width, height, size="force", to_srgb=job.info.has_icc)
     else:
-        image = decode(job.source)
+        image = decode(job.data)
     return imaging.in_memory(pixels.rgb(image))
 
 
-def decode(source: Source) -> pyvips.Image:
+def decode(data: Source) -> pyvips.Image:
     try:
-        if isinstance(source, bytes):
-            image = pyvips.Image.new_from_buffer(source, "")
+        if isinstance(data, bytes):
+            image = pyvips.Image.new_from_buffer(data, "")
         else:
-            image = pyvips.Image.new_from_file(str(source))
+            image = pyvips.Image.new_from_file(str(data))
         return imaging.in_memory(imaging.to_srgb(image.autorot()))
     except pyvips.Error as exc:
         raise imaging.ImageDecodeError(str(exc).strip()) from exc
@@ -175,9 +175,9 @@ def decode(source: Source) -> pyvips.Image:
 def load_mark(mark: Watermark, size: tuple[int, int] | None = None) -> pyvips.Image:
     """A watermark at its natural size, or exactly `size`."""
     if size:
-        image = imaging.thumbnail(mark.source, *size, size="force", to_srgb=mark.src.has_icc)
+        image = imaging.thumbnail(mark.data, *size, size="force", to_srgb=mark.info.has_icc)
     else:
-        image = decode(mark.source)
+        image = decode(mark.data)
     return imaging.in_memory(pixels.rgba(image))
 
 
@@ -264,7 +264,7 @@ def _watermark(image: pyvips.Image, f: Filter, mark: Watermark, check: Check) ->
     w_ratio, h_ratio = (compose.ratio(str(r)) for r in [*ratios, "none", "none"][:2])
     size = None
     if w_ratio or h_ratio:
-        natural = (mark.src.width, mark.src.height)
+        natural = (mark.info.width, mark.info.height)
         size = compose.watermark_size((image.width, image.height), natural, w_ratio, h_ratio)
         check(*size)
     return compose.watermark(image, load_mark(mark, size), str(x), str(y), int(alpha))

@@ -8,6 +8,7 @@ from functools import partial
 
 import pyvips
 
+from delivery import compass
 from delivery.params import RenderParams
 from delivery.source import RenderSource
 from delivery.thumbor import geometry, pipeline
@@ -27,11 +28,6 @@ PLAIN = {
 }  # fmt: skip
 # Filters that do not change pixels (or are in the parameters): left out of the key.
 OUTPUT_ONLY = {"autojpg", "format", "max_age", "quality", "strip_exif", "strip_icc"}
-_GRAVITY = {
-    ("left", "top"): "nw", ("center", "top"): "north", ("right", "top"): "ne",
-    ("left", "middle"): "west", ("center", "middle"): "center", ("right", "middle"): "east",
-    ("left", "bottom"): "sw", ("center", "bottom"): "south", ("right", "bottom"): "se",
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -117,7 +113,7 @@ class ThumborRequest:
         if cropped or size != (src.width, src.height):
             q |= {"wd": size[0], "ht": size[1], "fit": "cover" if cropped else "fill"}
             if cropped:
-                q["g"] = "face" if u.smart else _GRAVITY[(u.halign, u.valign)]
+                q["g"] = "face" if u.smart else compass.named(u.halign, u.valign)
         return RenderParams.model_validate(q)
 
     def meta(self, src: RenderSource, frames: int) -> dict:

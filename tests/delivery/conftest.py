@@ -1,11 +1,17 @@
+"""Delivery's tests build ready assets with shared code only: `ingest_worker` is never imported
+here (tests/delivery/test_isolation.py checks). What only the real pipeline makes (proxies,
+posters, the pyramid) is tested in tests/end_to_end."""
+
+import hashlib
+
 import pytest
 from fastapi.testclient import TestClient
 
 from delivery.app import create_app
-from ingest_worker import pipeline
+from shared import imaging
 from shared.ids import new_id
 from shared.keys import original_key
-from shared.manifest import Manifest, Source, save_manifest
+from shared.manifest import AssetError, ImageInfo, Manifest, Source, save_manifest
 
 
 @pytest.fixture
@@ -14,16 +20,47 @@ def client(settings, store):
 
 
 @pytest.fixture
-def ingest(settings, store):
-    """Store a file as an asset and run the real pipeline on it; returns the manifest."""
+def ingest(settings, store, tmp_path):
+    """Store a web-native image (JPEG, PNG, WebP, GIF, AVIF) as a ready asset whose manifest
+    holds what ingest records from its header; `process=False` leaves it queued. Returns the
+    manifest."""
 
     def _ingest(data: bytes, name: str = "x", process: bool = True) -> Manifest:
         asset_id = new_id()
         store.put_bytes(original_key(asset_id), data)
+        sha256 = hashlib.sha256(data).hexdigest()
         manifest = Manifest(
-            id=asset_id, source=Source(filename=name, size=len(data), sha256="0" * 64)
+            id=asset_id, source=Source(filename=name, size=len(data), sha256=sha256)
         )
+        if process:
+            fmt = imaging.sniff_format(data)
+            assert fmt in imaging.MIME_BY_FORMAT, f"{name}: not a web-native image (end_to_end)"
+            path = tmp_path / f"{asset_id}.{fmt}"
+            path.write_bytes(data)
+            header = imaging.probe(path, settings.max_source_pixels)
+            manifest.source.mime = imaging.MIME_BY_FORMAT[fmt]
+            manifest.kind = "image"
+            manifest.status = "ready"
+            manifest.image = ImageInfo(
+                width=header.width,
+                height=header.height,
+                orientation=header.orientation,
+                has_alpha=header.has_alpha,
+                pages=header.pages,
+                animated=header.pages > 1 and fmt in ("gif", "webp"),
+                icc="embedded" if header.has_icc else None,
+            )
         save_manifest(store, manifest)
-        return pipeline.process(asset_id, settings, store) if process else manifest
+        return manifest
 
     return _ingest
+
+
+@pytest.fixture
+def failed_asset(ingest, store) -> Manifest:
+    """An asset ingest gave up on (an empty upload)."""
+    manifest = ingest(b"", "empty", process=False)
+    manifest.status = "failed"
+    manifest.error = AssetError(stage="sniff", code="empty_file", message="the upload is empty")
+    save_manifest(store, manifest)
+    return manifest

@@ -169,13 +169,12 @@ def test_watermark_is_composited_where_asked(client, ingest, quadrants, tmp_path
     assert 80 < mixed[1] < 180 and 80 < mixed[2] < 180  # green over blue at 50 %
 
 
-def test_watermark_refusals(client, quadrants, ingest):
+def test_watermark_refusals(client, quadrants, failed_asset):
     r = client.get(f"/render/{quadrants.id}?wd=10&wm={quadrants.id}")
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_watermark"
     r = client.get(f"/render/{quadrants.id}?wd=10&wm={'b' * 21}")
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_watermark"
-    failed = ingest(b"")
-    r = client.get(f"/render/{quadrants.id}?wd=10&wm={failed.id}")
+    r = client.get(f"/render/{quadrants.id}?wd=10&wm={failed_asset.id}")
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_watermark"
     r = client.get(f"/render/{quadrants.id}?wd=10&wm=../../x")
     assert r.status_code == 400
@@ -438,3 +437,11 @@ def test_semi_transparent_colours_keep_their_brightness(client, ingest, tmp_path
     bias = (img.extract_band(0, n=3).cast("float") - want.extract_band(0, n=3)).avg()
     assert abs(bias) < 0.6, f"colours moved by {bias:+.2f} levels on average"
     assert abs(img[3].avg() - 128) < 0.5
+
+
+def test_the_page_read_is_at_least_1_4_times_the_output_or_exactly_its_size():
+    # pages of a 2000 px page 0: 1000, 500, 250
+    assert transform._pyramid_shrink(4, 500 / 2000) == 4  # page 2, exactly
+    assert transform._pyramid_shrink(4, 480 / 2000) == 2  # page 2 is only 1.04x: page 1
+    assert transform._pyramid_shrink(4, 350 / 2000) == 4  # page 2 is 1.43x
+    assert transform._pyramid_shrink(4, 1500 / 2000) == 1  # page 0

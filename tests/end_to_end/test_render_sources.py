@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 import pyvips
 
-from delivery import source, transform
+from delivery import source
 from shared.keys import derivative_key, original_key
 from shared.manifest import save_manifest
 from tests.helpers import (
@@ -207,11 +207,3 @@ def test_a_transparent_image_renders_from_its_pyramid_with_alpha(client, ingest,
     assert (image.width, image.height, image.bands) == (500, 333, 4)
     left, right = image.getpoint(5, 150), image.getpoint(494, 150)
     assert left[3] < 10 and right[3] > 245 and abs(right[0] - 200) <= 2
-
-
-def test_the_page_read_is_at_least_1_4_times_the_output_or_exactly_its_size():
-    # pages of a 2000 px page 0: 1000, 500, 250
-    assert transform._pyramid_shrink(4, 500 / 2000) == 4  # page 2, exactly
-    assert transform._pyramid_shrink(4, 480 / 2000) == 2  # page 2 is only 1.04x: page 1
-    assert transform._pyramid_shrink(4, 350 / 2000) == 4  # page 2 is 1.43x
-    assert transform._pyramid_shrink(4, 1500 / 2000) == 1  # page 0

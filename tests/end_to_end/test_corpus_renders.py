@@ -1,7 +1,7 @@
 """Every corpus image that ingests `ready` renders through /render: right status, format by
 magic bytes and size, in three common shapes. Run on both libvips builds (docs/delivery.md,
 "Which libvips"); skipped cleanly when the corpus is absent. Documents are left out: they
-render from a plain poster.jpg (tests/delivery/test_source.py), and converting 32 of them
+render from a plain poster.jpg (tests/end_to_end/test_render_sources.py), and converting 32 of them
 would triple the time."""
 
 import pytest
