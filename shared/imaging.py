@@ -11,6 +11,8 @@ from typing import Literal
 
 import pyvips
 
+from shared.manifest import ImageInfo
+
 # libvips narrates every colour conversion at INFO; keep worker logs for events.
 logging.getLogger("pyvips").setLevel(logging.WARNING)
 
@@ -52,6 +54,18 @@ class Header:
     has_icc: bool
     interpretation: str
     loader: str
+
+    def image_info(self, icc: str | None = None) -> ImageInfo:
+        """What a manifest records of an image from its header; `icc` names the profile."""
+        return ImageInfo(
+            width=self.width,
+            height=self.height,
+            orientation=self.orientation,
+            has_alpha=self.has_alpha,
+            pages=self.pages,
+            animated=self.pages > 1 and self.loader.startswith(("gif", "webp")),
+            icc=icc or ("embedded" if self.has_icc else None),
+        )
 
 
 def probe(path: Path, max_pixels: int) -> Header:

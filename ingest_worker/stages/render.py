@@ -27,16 +27,7 @@ def inspect(path: Path, settings: Settings, icc: str | None) -> tuple[ImageInfo,
         raise StageError(STAGE, "too_many_pixels", str(exc)) from exc
     except imaging.ImageDecodeError as exc:
         raise StageError(STAGE, "decode_error", f"cannot read the image: {exc}") from exc
-    info = ImageInfo(
-        width=header.width,
-        height=header.height,
-        orientation=header.orientation,
-        has_alpha=header.has_alpha,
-        pages=header.pages,
-        animated=header.pages > 1 and header.loader.startswith(("gif", "webp")),
-        icc=icc or ("embedded" if header.has_icc else None),
-    )
-    return info, header
+    return header.image_info(icc), header
 
 
 def make_samples(

@@ -11,7 +11,7 @@ from delivery.app import create_app
 from shared import imaging
 from shared.ids import new_id
 from shared.keys import original_key
-from shared.manifest import AssetError, ImageInfo, Manifest, Source, save_manifest
+from shared.manifest import AssetError, Manifest, Source, save_manifest
 
 
 @pytest.fixture
@@ -41,15 +41,7 @@ def ingest(settings, store, tmp_path):
             manifest.source.mime = imaging.MIME_BY_FORMAT[fmt]
             manifest.kind = "image"
             manifest.status = "ready"
-            manifest.image = ImageInfo(
-                width=header.width,
-                height=header.height,
-                orientation=header.orientation,
-                has_alpha=header.has_alpha,
-                pages=header.pages,
-                animated=header.pages > 1 and fmt in ("gif", "webp"),
-                icc="embedded" if header.has_icc else None,
-            )
+            manifest.image = header.image_info()
         save_manifest(store, manifest)
         return manifest
 
