@@ -101,14 +101,15 @@ def serve(
     try:
         web = create_app(settings)
         url = f"http://{_reachable(host)}:{port}"
-        console.print(f"[bold]Picsha[/] on {escape(url)}  data: {settings.data_dir}")
-        console.print(f"console: {url}/console", markup=False, soft_wrap=True)
+        # For the person at the terminal, on stdout: stderr carries only JSON log lines.
+        out.print(f"[bold]Picsha[/] on {escape(url)}  data: {settings.data_dir}")
+        out.print(f"console: {url}/console", markup=False, soft_wrap=True)
         # For the CLI in another shell: paste it there.
-        console.print(f"export PICSHA_URL={url}", markup=False, highlight=False, soft_wrap=True)
-        console.print(f"storage={settings.storage} broker={settings.broker_url or 'embedded'}")
-        console.print(f"delivery on {describe()}")
+        out.print(f"export PICSHA_URL={url}", markup=False, highlight=False, soft_wrap=True)
+        out.print(f"storage={settings.storage} broker={settings.broker_url or 'embedded'}")
+        out.print(f"delivery on {describe()}")
         if dev_key:
-            console.print(f"dev API key (x-api-key): [bold]{dev_key}[/]")
+            out.print(f"dev API key (x-api-key): [bold]{dev_key}[/]")
         # Our JSON handler formats uvicorn's lines; the middleware writes the access log.
         uvicorn.run(web, host=host, port=port, log_config=None, access_log=False)
     finally:

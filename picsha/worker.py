@@ -31,6 +31,7 @@ def start_worker(settings: Settings, concurrency: int, loglevel: str = "INFO") -
         "celery",
         "-A",
         "ingest_worker.queue.celery_app",
+        "--quiet",  # no start-up banner: the logs are JSON lines (shared/logging.py)
         "worker",
         f"--concurrency={concurrency}",
         f"--loglevel={loglevel}",

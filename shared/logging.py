@@ -6,11 +6,14 @@ is in flight carries them without being passed around. The API sets the request 
 task's headers (see ingest_worker/queue/signals.py).
 """
 
+import atexit
 import json
 import logging
+import os
 import re
 import secrets
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -85,13 +88,74 @@ def configure_logging(level: int | str = logging.INFO, stream=None) -> None:
     for handler in list(root.handlers):
         if getattr(handler, "_picsha", False):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream or _real_stderr or sys.stderr)
     handler.setFormatter(JsonFormatter())
     handler._picsha = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
+    logging.captureWarnings(True)  # warnings.warn() becomes a JSON line too (logger py.warnings)
     # uvicorn's own handlers would print a second, plain-text copy of each line.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+
+
+# The level a C/C++ library's own line announces: absl/glog "W0000 …", TF-Lite "INFO: …".
+_NATIVE_LEVEL = re.compile(r"^(?:([IWEF])\d{4} |(INFO|WARNING|ERROR)\b)")
+_NATIVE_LEVELS = {"I": logging.INFO, "W": logging.WARNING, "E": logging.ERROR,
+                  "F": logging.CRITICAL, "INFO": logging.INFO, "WARNING": logging.WARNING,
+                  "ERROR": logging.ERROR}  # fmt: skip
+# The process's stderr once capture_native_output() has turned fd 2 into a pipe.
+_real_stderr = None
+
+
+def capture_native_output() -> None:
+    """Re-emit whatever bypasses `logging` in this process and its forks as JSON lines.
+
+    C/C++ libraries (LibRaw, TF-Lite and absl in mediapipe) write to fd 2 and some Python
+    libraries print() to fd 1; they have no switch we can rely on. Both fds become pipes read
+    by a thread that logs each line (loggers `stdout` / `stderr`); our JSON handler keeps the
+    real stderr, so nothing is lost, only formatted. Call before the worker forks (children
+    inherit the pipes, and configure_logging there keeps to the real stderr). Idempotent.
+    """
+    global _real_stderr
+    if _real_stderr is not None:
+        return
+    real = _real_stderr = os.fdopen(os.dup(2), "w", buffering=1, errors="replace")
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, "_picsha", False):
+            handler.setStream(real)  # type: ignore[attr-defined]
+    relays = []
+    for fd, name, level in ((1, "stdout", logging.INFO), (2, "stderr", logging.WARNING)):
+        original = os.dup(fd)
+        read_end, write_end = os.pipe()
+        os.dup2(write_end, fd)
+        os.close(write_end)
+        relay = threading.Thread(
+            target=_relay, args=(read_end, logging.getLogger(name), level),
+            name=f"relay-{name}", daemon=True,
+        )  # fmt: skip
+        relay.start()
+        relays.append((fd, original, relay))
+    atexit.register(_drain, relays)
+
+
+def _drain(relays: list[tuple[int, int, threading.Thread]]) -> None:
+    """At exit, the last lines still in the pipes are logged too."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    for fd, original, relay in relays:
+        os.dup2(original, fd)  # closes our write end: the relay reads to the end
+        relay.join(1)  # a child still holding the pipe open must not hold the exit
+
+
+def _relay(fd: int, logger: logging.Logger, default: int) -> None:
+    with os.fdopen(fd, encoding="utf-8", errors="replace") as pipe:
+        for line in pipe:
+            line = line.rstrip()
+            if not line:
+                continue
+            match = _NATIVE_LEVEL.match(line)
+            level = _NATIVE_LEVELS[match.group(1) or match.group(2)] if match else default
+            logger.log(level, line)

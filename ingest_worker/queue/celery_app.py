@@ -24,7 +24,9 @@ def make_celery(settings: Settings) -> Celery:
         control_dir = (settings.broker_dir / "control").resolve()
         for folder in (queue_dir, control_dir):
             folder.mkdir(parents=True, exist_ok=True)
-        app.conf.broker_url = f"{fs_broker.SCHEME}://"
+        # A host the transport ignores: without one kombu warns "No hostname was supplied"
+        # on every connection, i.e. on every upload.
+        app.conf.broker_url = f"{fs_broker.SCHEME}://localhost/"
         app.conf.broker_transport_options = {
             "data_folder_in": str(queue_dir),
             "data_folder_out": str(queue_dir),

@@ -16,6 +16,7 @@ from shared import memory, metrics
 from shared.logging import (
     TASK_HEADER,
     asset_id_var,
+    capture_native_output,
     configure_logging,
     request_id_var,
     stage_var,
@@ -33,6 +34,14 @@ _running: dict[str, tuple[float, list]] = {}
 def _setup_logging(**_: object) -> None:
     # Connecting here also stops Celery from installing its own plain-text handlers.
     configure_logging(get_settings().log_level.upper())
+
+
+@signals.celeryd_init.connect
+def _capture_output(**_: object) -> None:
+    """The worker logs JSON from its start: before Celery's own checks warn (running as root),
+    and for what C libraries and print() write, in this process and the pool it forks."""
+    _setup_logging()
+    capture_native_output()
 
 
 @signals.worker_ready.connect

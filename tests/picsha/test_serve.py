@@ -1,6 +1,7 @@
 """Embedded mode end to end: `picsha serve` as a user runs it (real HTTP, real worker
 process, filesystem broker, local data folder, dev API key printed at start-up)."""
 
+import json
 import os
 import signal
 import subprocess
@@ -25,11 +26,13 @@ def server(tmp_path):
     port = free_port()
     data = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PICSHA_")}
+    # stderr: the logs; stdout: what `picsha serve` prints for the user (URL, dev key).
     log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - closed below
+    out = open(tmp_path / "serve.out", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [sys.executable, "-m", "picsha.cli", "serve", "--port", str(port),
          "--data-dir", str(data), "--workers", "1"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
+        env=env, stdout=out, stderr=log, cwd=tmp_path,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
@@ -46,6 +49,7 @@ def server(tmp_path):
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)
         log.close()
+        out.close()
 
 
 def _children(pid: int) -> list[int]:
@@ -55,7 +59,8 @@ def _children(pid: int) -> list[int]:
 
 def test_upload_then_render_on_embedded_defaults(server, tmp_path):
     base, key, _, log = server
-    assert key in Path(log).read_text()  # the dev key is printed for the user
+    banner = log.with_suffix(".out").read_text()
+    assert key in banner  # the dev key is printed for the user
     client = httpx.Client(base_url=base, headers={"x-api-key": key}, timeout=30)
 
     def upload(path: Path, **form: str) -> str:
@@ -78,7 +83,7 @@ def test_upload_then_render_on_embedded_defaults(server, tmp_path):
     assert r.status_code == 200 and imaging.sniff_format(r.content) == "webp"
     assert (load(r.content).width, load(r.content).height) == (500, 500)
     if bundle_dir() is not None:  # ./dev installs it: delivery renders on libvips 8.18 ...
-        assert "(bundled)" in Path(log).read_text()
+        assert "(bundled)" in banner
         assert b"EXIF" not in r.content  # ... whose keep=none leaves no EXIF chunk at all
 
     # Formats only Debian's libvips reads (HEVC HEIC, PSD through ImageMagick): the worker
@@ -157,3 +162,42 @@ def test_kill_minus_nine_of_picsha_serve_takes_the_worker_and_beat_along(server,
     while time.monotonic() < deadline and data_dir_processes(data):
         time.sleep(0.1)
     assert data_dir_processes(data) == {}
+
+
+def test_every_log_line_is_a_json_object(server):
+    """Celery's start-up, kombu, Python warnings and the C/C++ libraries under the worker
+    (LibRaw, TF-Lite/absl in mediapipe) all log as JSON lines on stderr, like our own code."""
+    base, key, _, log = server
+    client = httpx.Client(base_url=base, headers={"x-api-key": key}, timeout=30)
+
+    def upload(name: str) -> str:
+        with open(corpus_file(name), "rb") as f:
+            r = client.post("/v1/assets", files={"file": (Path(name).name, f)})
+        assert r.status_code == 202, r.text
+        return r.json()["id"]
+
+    def manifest(asset_id: str) -> dict:
+        return client.get(f"/v1/assets/{asset_id}").json()
+
+    photo = upload("jpeg/progressive_canon_eos6d.jpg")  # analysis loads the TF-Lite models
+    raw = upload("raw/nikon_d70.nef")  # LibRaw prints "data corrupted at …" on fd 2
+    assert wait_for(lambda: manifest(raw))["status"] == "failed"
+    wait_for(lambda: manifest(photo) if manifest(photo)["analysis"] else None, timeout=120)
+
+    lines = log.read_text().splitlines()
+    not_json = [line for line in lines if not _json_object(line)]
+    assert not not_json, "\n".join(not_json)
+    events = [json.loads(line) for line in lines]
+    assert any(e["logger"] == "celery.apps.worker" for e in events)  # the worker did log
+    # stdout is the few lines `picsha serve` prints for the user, nothing from the worker.
+    assert "celery@" not in log.with_suffix(".out").read_text()
+    assert any("data corrupted" in e["msg"] for e in events)  # LibRaw's own words, kept
+    # The fs broker URL names a host: no "No hostname was supplied" warning per upload.
+    assert not [e for e in events if e["logger"] == "kombu.connection"]
+
+
+def _json_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False

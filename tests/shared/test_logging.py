@@ -3,6 +3,8 @@
 import io
 import json
 import logging
+import subprocess
+import sys
 
 from shared.logging import (
     JsonFormatter,
@@ -78,3 +80,39 @@ def test_configure_logging_is_idempotent():
         root = logging.getLogger()
         for handler in [h for h in root.handlers if getattr(h, "_picsha", False)]:
             root.removeHandler(handler)
+
+
+_NATIVE_CHATTER = """
+import ctypes, os, warnings
+from shared.logging import capture_native_output, configure_logging
+configure_logging()
+capture_native_output()
+libc = ctypes.CDLL(None)
+libc.dprintf(2, b"W0000 00:00:1.2 7 feedback.cc:114] a C++ library warns\\n")
+libc.dprintf(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\\n")
+libc.dprintf(2, b"original: data corrupted at 1378\\n")
+print("Loaded pretrained weights", flush=True)
+warnings.warn("deprecated thing")
+if os.fork() == 0:  # a pool process: its writes go through the same pipes
+    libc.dprintf(2, b"E0000 from a child\\n")
+    os._exit(0)
+os.wait()
+"""
+
+
+def test_native_output_becomes_json_lines():
+    """What C libraries write to fd 2 and print() to fd 1, also from a fork, is logged."""
+    done = subprocess.run(
+        [sys.executable, "-c", _NATIVE_CHATTER], capture_output=True, text=True, check=True
+    )
+    assert done.stdout == ""
+    events = [json.loads(line) for line in done.stderr.splitlines()]
+    got = {(e["logger"], e["level"], e["msg"].split(":")[0]) for e in events}
+    assert got == {
+        ("stderr", "warning", "W0000 00"),
+        ("stderr", "info", "INFO"),
+        ("stderr", "warning", "original"),
+        ("stdout", "info", "Loaded pretrained weights"),
+        ("py.warnings", "warning", "<string>"),
+        ("stderr", "error", "E0000 from a child"),
+    }, events
