@@ -154,6 +154,7 @@ async function loadMore() {
       params.set("q", state.query);
       page = await api(`/v1/search?${params}`);
     } else {
+      params.set("order", "newest"); // as uploads join it: the grid reads the same on reload
       page = await api(`/v1/assets?${params}`);
     }
   } catch (err) {
