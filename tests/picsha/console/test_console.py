@@ -299,6 +299,22 @@ def test_grid_shows_newest_first_and_keeps_it_on_reload(page: Page, served, tmp_
     assert captions.all_inner_texts()[:3] == names[::-1]
 
 
+def test_an_exact_re_upload_links_to_the_first_asset(page: Page, served, tmp_path):
+    client = served.client()
+    data = make_jpeg(tmp_path / "first.jpg", 40, 30).read_bytes()
+    first = client.post("/v1/assets", files={"file": ("dup-first.jpg", data)}).json()
+    again = client.post("/v1/assets", files={"file": ("dup-again.jpg", data)}).json()
+    assert again["duplicate_of"] == first["id"]
+    sign_in(page, served)
+    page.goto(f"{served.base}/console#/asset/{again['id']}")
+    expect(page.locator("#asset-title")).to_have_text("dup-again.jpg")
+    notice = page.locator("#duplicate-of")
+    expect(notice).to_have_text("The same file as an earlier upload: dup-first.jpg")
+    notice.locator("a").click()
+    expect(page.locator("#asset-title")).to_have_text("dup-first.jpg")
+    expect(notice).to_be_hidden()  # the first asset is no one's copy
+
+
 def test_upload_area_works_from_the_keyboard(page: Page, served):
     # Whether Chromium then shows its file dialog is the browser's business (and Playwright's
     # file-chooser interception is unreliable with a system Chromium): assert our part,
