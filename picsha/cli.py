@@ -441,7 +441,7 @@ def reindex(
         Path | None, typer.Option(help="data folder (default: PICSHA_DATA_DIR or ./picsha-data)")
     ] = None,
 ) -> None:
-    """Rebuild the search index from the asset manifests alone."""
+    """Rebuild the search index (and the newest-first listing) from the asset manifests alone."""
     from ingest_worker.stages.index import reindex as rebuild
     from shared.search import open_index
     from shared.settings import Settings

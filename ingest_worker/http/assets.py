@@ -1,6 +1,6 @@
 """The ingest HTTP API: upload, read, list, delete and reprocess assets (`/v1`)."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -12,6 +12,7 @@ from ingest_worker.http.auth import require_api_key
 from ingest_worker.http.deps import ManifestDep, SettingsDep, StoreDep, links
 from ingest_worker.http.idempotency import HEADER, IdempotencyKeys, fingerprint
 from ingest_worker.http.jobs import broker_unavailable_as_503, enqueue_ingest
+from shared import newest
 from shared.errors import PicshaError
 from shared.ids import is_valid_id, new_id
 from shared.keys import ASSETS_PREFIX, asset_prefix, original_key
@@ -128,6 +129,7 @@ def _commit_upload(
         save_manifest(store, manifest)
         claim.remember(202, body)
         enqueue_ingest(request.app.state.celery, manifest.id)
+        newest.remember(store, manifest)
         if manifest.duplicate_of is None:  # only once queued: a failed upload names nothing
             sha256_index.remember(store, manifest.source.sha256, manifest.id)
     return JSONResponse(body, status_code=202)
@@ -173,6 +175,7 @@ def create_presigned_upload(
         source=Source(filename=body.filename, size=0, sha256="", declared_mime=body.content_type),
     )
     save_manifest(store, manifest)
+    newest.remember(store, manifest)
     return {"id": asset_id, "status": manifest.status, "upload": form, "links": links(asset_id)}
 
 
@@ -186,19 +189,30 @@ def list_assets(
     store: StoreDep,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    order: Annotated[
+        Literal["id", "newest"],
+        Query(description="`id` (default) or `newest`: by `created_at`, newest first"),
+    ] = "id",
 ) -> dict:
-    """Assets in id order; `next_cursor` is the last id of the page (stable under inserts)."""
-    if cursor is not None and not is_valid_id(cursor):
-        raise PicshaError(400, "invalid_cursor", "cursor must be an asset id from next_cursor")
-    ids = store.list_children(ASSETS_PREFIX, cursor, limit)
+    """Assets in id order, or newest first; pass `next_cursor` back for the next page. Both
+    cursors are stable under inserts: an upload between pages never repeats or skips one."""
+    if order == "newest":
+        if cursor is not None and not newest.is_valid_cursor(cursor):
+            raise PicshaError(400, "invalid_cursor", "cursor must be a next_cursor of order=newest")
+        ids, next_cursor = newest.page(store, cursor, limit)
+    else:
+        if cursor is not None and not is_valid_id(cursor):
+            raise PicshaError(400, "invalid_cursor", "cursor must be an asset id from next_cursor")
+        ids = store.list_children(ASSETS_PREFIX, cursor, limit)
+        next_cursor = ids[-1] if len(ids) == limit else None
     items = [m for m in (load_manifest(store, i) for i in ids) if m is not None]
-    next_cursor = ids[-1] if len(ids) == limit else None
     return {"items": [_manifest_json(m) for m in items], "next_cursor": next_cursor}
 
 
 @router.delete("/assets/{asset_id}", status_code=204)
 def delete_asset(manifest: ManifestDep, settings: SettingsDep, store: StoreDep) -> Response:
     store.delete_prefix(asset_prefix(manifest.id))
+    newest.forget(store, manifest)
     if manifest.source.sha256:  # a presigned upload the worker has not hashed yet has none
         sha256_index.forget(store, manifest.source.sha256, manifest.id)
     search.forget(settings, manifest.id)

@@ -15,6 +15,7 @@ from ingest_worker import runtime
 from ingest_worker.http.auth import require_api_key
 from ingest_worker.http.deps import IndexDep, ManifestDep, SettingsDep, StoreDep
 from ingest_worker.http.jobs import enqueue_ingest
+from shared import newest
 from shared.ai import (
     CapabilityMissing,
     ImageFacts,
@@ -249,6 +250,7 @@ async def generate(
         await run_in_threadpool(store.put_bytes, original_key(asset_id), png, "image/png")
         await run_in_threadpool(save_manifest, store, manifest)
         await run_in_threadpool(enqueue_ingest, request.app.state.celery, asset_id)
+        await run_in_threadpool(newest.remember, store, manifest)
     except BaseException:  # e.g. 503, the broker is away: no asset the client never heard of
         await run_in_threadpool(store.delete_prefix, asset_prefix(asset_id))
         raise

@@ -4,6 +4,7 @@ import logging
 from collections.abc import Iterator
 
 from ingest_worker import runtime
+from shared import newest
 from shared.keys import ASSETS_PREFIX
 from shared.manifest import Manifest, load_manifest
 from shared.search import SearchIndex
@@ -44,7 +45,8 @@ def iter_manifests(store: ObjectStore, page: int = 500) -> Iterator[Manifest]:
 
 
 def reindex(store: ObjectStore, index: SearchIndex) -> tuple[int, int]:
-    """Rebuild the index from the manifests alone → (assets indexed, assets seen)."""
+    """Rebuild the index from the manifests alone → (assets indexed, assets seen); every
+    asset's newest-first entry is written too (assets from before entries existed get one)."""
     index.clear()
     seen = 0
 
@@ -52,6 +54,7 @@ def reindex(store: ObjectStore, index: SearchIndex) -> tuple[int, int]:
         nonlocal seen
         for manifest in iter_manifests(store):
             seen += 1
+            newest.remember(store, manifest)
             if manifest.status == "ready":
                 yield doc_from_manifest(manifest)
 

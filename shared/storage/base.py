@@ -88,6 +88,10 @@ class ObjectStore(ABC):
         """Names of the 'folders' directly under `prefix`, sorted, after `start_after`."""
 
     @abstractmethod
+    def list_names(self, prefix: str, start_after: str | None, limit: int) -> list[str]:
+        """Names of the objects directly under `prefix`, sorted, after `start_after`."""
+
+    @abstractmethod
     def local_copy(self, key: str) -> AbstractContextManager[Path]:
         """A local file with the object's bytes (the object itself for the local store)."""
 

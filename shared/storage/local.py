@@ -80,6 +80,16 @@ class LocalStore(ObjectStore):
             names = [n for n in names if n > start_after]
         return names[:limit]
 
+    def list_names(self, prefix: str, start_after: str | None, limit: int) -> list[str]:
+        base = self._path(prefix.rstrip("/"))
+        if not base.is_dir():
+            return []
+        # A dot-name is a write in progress (put_fileobj's temporary file).
+        names = sorted(p.name for p in base.iterdir() if p.is_file() and p.name[0] != ".")
+        if start_after is not None:
+            names = [n for n in names if n > start_after]
+        return names[:limit]
+
     @contextmanager
     def local_copy(self, key: str) -> Iterator[Path]:
         path = self._path(key)

@@ -98,6 +98,20 @@ class S3Store(ObjectStore):
                     return names
         return names
 
+    def list_names(self, prefix: str, start_after: str | None, limit: int) -> list[str]:
+        prefix = prefix.rstrip("/") + "/"
+        names: list[str] = []
+        kwargs = {"Bucket": self.bucket, "Prefix": prefix, "Delimiter": "/"}
+        if start_after:
+            kwargs["StartAfter"] = prefix + start_after
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(**kwargs, PaginationConfig={"PageSize": min(limit, 1000)}):
+            for obj in page.get("Contents", []):
+                names.append(obj["Key"][len(prefix) :])
+                if len(names) >= limit:
+                    return names
+        return names
+
     @contextmanager
     def local_copy(self, key: str) -> Iterator[Path]:
         with tempfile.NamedTemporaryFile(prefix="picsha-", suffix=".obj") as tmp:

@@ -46,6 +46,18 @@ def test_list_children_is_sorted_and_pages_with_start_after(any_store):
     assert any_store.list_children("assets", sorted(names)[-1], 10) == []
 
 
+def test_list_names_lists_objects_not_folders_and_pages_with_start_after(any_store):
+    names = ["0002.b", "0001.z", "0003.a"]
+    for n in names:
+        any_store.put_bytes(f"newest/{n}", b"")
+    any_store.put_bytes("newest/folder/inner", b"x")
+    first = any_store.list_names("newest", None, 2)
+    assert first == ["0001.z", "0002.b"]
+    assert any_store.list_names("newest", first[-1], 10) == ["0003.a"]
+    assert any_store.list_names("newest", "0003.a", 10) == []
+    assert any_store.list_names("elsewhere", None, 10) == []
+
+
 def test_missing_object_raises_not_found(any_store):
     with pytest.raises(ObjectNotFound):
         any_store.open("assets/nope/original")

@@ -154,6 +154,7 @@ async function loadMore() {
       params.set("q", state.query);
       page = await api(`/v1/search?${params}`);
     } else {
+      params.set("order", "newest"); // as uploads join it: the grid reads the same on reload
       page = await api(`/v1/assets?${params}`);
     }
   } catch (err) {
@@ -300,6 +301,8 @@ function resetAsset(id) {
   $("asset-title").textContent = id;
   $("asset-status").textContent = "Loading…";
   $("asset-status").className = "status";
+  $("duplicate-of").replaceChildren();
+  $("duplicate-of").hidden = true;
   for (const list of ["details", "analysis", "duplicates", "similar"]) $(list).replaceChildren();
   for (const note of ["duplicates-status", "similar-status", "render-info"]) $(note).textContent = "";
   $("derivatives").tBodies[0].replaceChildren();
@@ -330,6 +333,7 @@ async function openAsset(id) {
   const err = manifest.error;
   $("asset-status").textContent = err ? `${manifest.status} — ${err.stage}/${err.code}: ${err.message}` : manifest.status;
   $("asset-status").className = `status state-${manifest.status}`;
+  showDuplicateOf(manifest.duplicate_of, mine);
   fillDetails(manifest);
   fillAnalysis(manifest.analysis);
   fillFiles(manifest);
@@ -343,6 +347,18 @@ async function openAsset(id) {
   $("preview").alt = src.filename || "preview";
   $("preview").src = preview;
   $("preview").parentElement.hidden = false;
+}
+
+// An exact re-upload (same sha256) names the first asset with those bytes.
+async function showDuplicateOf(first, mine) {
+  if (typeof first !== "string" || !ID_RE.test(first)) return;
+  const link = el("a", { href: `#/asset/${first}`, text: first });
+  const note = $("duplicate-of");
+  note.replaceChildren("The same file as an earlier upload: ", link);
+  note.hidden = false;
+  const earlier = await api(`/v1/assets/${first}`).catch(() => null);
+  if (mine !== navigation) return;
+  if (earlier && earlier.source && earlier.source.filename) link.textContent = earlier.source.filename;
 }
 
 function row(list, name, value) {

@@ -120,6 +120,61 @@ def test_list_pages_with_a_cursor_in_stable_order(client):
     assert bad.status_code == 400
 
 
+def _names(page: dict) -> list[str]:
+    return [m["source"]["filename"] for m in page["items"]]
+
+
+def test_newest_first_lists_by_created_at(client):
+    for name in ("A", "B", "C"):
+        _upload(client, name.encode() * 10, name)
+    page = client.get("/v1/assets?order=newest", headers=AUTH).json()
+    assert _names(page) == ["C", "B", "A"] and page["next_cursor"] is None
+    by_id = client.get("/v1/assets", headers=AUTH).json()["items"]
+    assert [m["id"] for m in by_id] == sorted(m["id"] for m in page["items"])
+
+
+def test_newest_first_pages_each_once_while_uploads_arrive(client):
+    for name in ("A", "B", "C"):
+        _upload(client, name.encode() * 10, name)
+    seen: list[str] = []
+    cursor = ""
+    while True:
+        page = client.get(f"/v1/assets?order=newest&limit=1{cursor}", headers=AUTH).json()
+        seen += _names(page)
+        if seen == ["C"]:
+            _upload(client, b"D" * 10, "D")  # newer than the cursor: not in this walk
+        if page["next_cursor"] is None:
+            break
+        cursor = f"&cursor={page['next_cursor']}"
+    assert seen == ["C", "B", "A"]
+    again = client.get("/v1/assets?order=newest", headers=AUTH).json()
+    assert _names(again) == ["D", "C", "B", "A"]
+
+
+def test_newest_first_forgets_deleted_assets(client):
+    first = _upload(client, b"a" * 10, "A").json()["id"]
+    _upload(client, b"b" * 10, "B")
+    assert client.delete(f"/v1/assets/{first}", headers=AUTH).status_code == 204
+    page = client.get("/v1/assets?order=newest", headers=AUTH).json()
+    assert _names(page) == ["B"]
+    assert len(client.app.state.store.list_names("newest", None, 10)) == 1
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("order=oldest", "order"),
+        ("order=newest&cursor=" + "a" * 21, "next_cursor of order=newest"),
+        ("cursor=00000000000000001." + "a" * 21, "asset id"),
+    ],
+)
+def test_list_refuses_a_bad_order_or_cursor_with_400(client, query, message):
+    r = client.get(f"/v1/assets?{query}", headers=AUTH)
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert error["code"] in ("invalid_request", "invalid_cursor") and message in error["message"]
+
+
 def test_delete_removes_every_object(client):
     asset_id = _upload(client, b"x" * 10).json()["id"]
     store = client.app.state.store

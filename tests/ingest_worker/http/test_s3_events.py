@@ -54,6 +54,8 @@ def test_presigned_upload_then_event_then_ingest(s3_settings, tmp_path):
     assert m.status == "ready"
     assert m.source.size == len(data) and m.source.sha256 == hashlib.sha256(data).hexdigest()
     assert set(m.derivatives) >= {"optimized", "thumb"}
+    listed = client.get("/v1/assets?order=newest", headers=AUTH).json()["items"]  # S3 listing
+    assert [m["id"] for m in listed] == [asset_id]
     # The event of a processed (or API-uploaded) asset enqueues nothing.
     assert not enqueue_if_presigned(key, store, celery)
 

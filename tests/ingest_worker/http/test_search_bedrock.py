@@ -104,6 +104,8 @@ def test_generate_refines_the_prompt_and_ingests_the_image(bedrock):
     assert app.state.store.get_bytes(original_key(body["id"])) == PNG
     queue = settings.broker_dir / "queue"
     assert sum(1 for p in queue.iterdir() if p.is_file()) == 1  # ingest enqueued
+    listed = client.get("/v1/assets?order=newest", headers=AUTH).json()["items"]
+    assert [m["id"] for m in listed] == [body["id"]]
 
 
 def test_generate_while_the_broker_is_down_is_503_and_keeps_nothing(bedrock):
@@ -116,6 +118,7 @@ def test_generate_while_the_broker_is_down_is_503_and_keeps_nothing(bedrock):
     assert r.status_code == 503 and r.headers["retry-after"]
     assert r.json()["error"]["code"] == "queue_unavailable"
     assert app.state.store.list_children(ASSETS_PREFIX, None, 10) == []
+    assert app.state.store.list_names("newest", None, 10) == []
 
 
 def test_generate_validates_the_prompt(bedrock):

@@ -1,8 +1,11 @@
 """The index follows the manifests, and `reindex` rebuilds it from them alone."""
 
+from datetime import timedelta
+
 import numpy as np
 
 from ingest_worker.stages import index as index_stage
+from shared import newest
 from shared.ids import new_id
 from shared.manifest import Manifest, Metadata, Source, save_manifest
 from shared.search.base import vector_to_b64
@@ -56,6 +59,16 @@ def test_reindex_rebuilds_from_manifests_alone(tmp_path, store):
     doc = idx.get(ready[0].id)
     assert doc.camera == "NIKON D70" and doc.date.startswith("2008-10-22")
     assert doc.vector is not None and doc.embedding_model == "m"
+
+
+def test_reindex_gives_older_assets_their_newest_first_entry(tmp_path, store):
+    older, newer = _manifest(name="older.jpg"), _manifest(name="newer.jpg")
+    older.created_at = newer.created_at - timedelta(days=1)
+    for m in (newer, older):  # saved as before newest-first entries existed
+        save_manifest(store, m)
+    assert newest.page(store, None, 10) == ([], None)
+    index_stage.reindex(store, EmbeddedIndex(tmp_path / "i.sqlite3"))
+    assert newest.page(store, None, 10)[0] == [newer.id, older.id]
 
 
 def test_a_broken_index_does_not_fail_the_caller(tmp_path):

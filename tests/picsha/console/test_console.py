@@ -11,7 +11,7 @@ import pyvips
 from playwright.sync_api import Page, expect
 
 from delivery.params import RenderParams
-from shared import imaging
+from shared import imaging, newest
 from shared.ids import new_id
 from shared.manifest import Manifest, Source, save_manifest
 from shared.storage.local import LocalStore
@@ -255,17 +255,16 @@ def test_grid_pages_in_with_infinite_scroll(page: Page, served):
     # only manifests, and the worker need not process 49 uploads for this.
     store = LocalStore(served.data / "objects")
     for i in range(49):
-        save_manifest(
-            store,
-            Manifest(
-                id=new_id(),
-                status="ready",
-                kind="image",
-                source=Source(filename=f"many-{i}.jpg", size=1, sha256="0" * 64),
-            ),
+        manifest = Manifest(
+            id=new_id(),
+            status="ready",
+            kind="image",
+            source=Source(filename=f"many-{i}.jpg", size=1, sha256="0" * 64),
         )
+        save_manifest(store, manifest)
+        newest.remember(store, manifest)
     client = served.client()
-    total, params = 0, {"limit": "200"}
+    total, params = 0, {"limit": "200", "order": "newest"}
     while True:  # what the cursor API holds, whatever earlier tests left
         listing = client.get("/v1/assets", params=params).json()
         total += len(listing["items"])
@@ -282,6 +281,38 @@ def test_grid_pages_in_with_infinite_scroll(page: Page, served):
         page.wait_for_timeout(200)
     expect(grid).to_have_count(total)
     assert page.locator("#sentinel").inner_text() == ""  # no more pages
+
+
+def test_grid_shows_newest_first_and_keeps_it_on_reload(page: Page, served, tmp_path):
+    client = served.client()
+    names = [f"order-{letter}.jpg" for letter in "ABC"]
+    for name in names:  # through the API, so the console's own prepending plays no part
+        data = make_jpeg(tmp_path / name, 40, 30).read_bytes()
+        assert client.post("/v1/assets", files={"file": (name, data)}).status_code == 202
+    sign_in(page, served)
+    captions = page.locator("#grid .caption")
+    expect(captions.nth(2)).to_be_visible()
+    assert captions.all_inner_texts()[:3] == names[::-1]
+    page.reload()
+    expect(page.locator("#library")).to_be_visible()
+    expect(captions.nth(2)).to_be_visible()
+    assert captions.all_inner_texts()[:3] == names[::-1]
+
+
+def test_an_exact_re_upload_links_to_the_first_asset(page: Page, served, tmp_path):
+    client = served.client()
+    data = make_jpeg(tmp_path / "first.jpg", 40, 30).read_bytes()
+    first = client.post("/v1/assets", files={"file": ("dup-first.jpg", data)}).json()
+    again = client.post("/v1/assets", files={"file": ("dup-again.jpg", data)}).json()
+    assert again["duplicate_of"] == first["id"]
+    sign_in(page, served)
+    page.goto(f"{served.base}/console#/asset/{again['id']}")
+    expect(page.locator("#asset-title")).to_have_text("dup-again.jpg")
+    notice = page.locator("#duplicate-of")
+    expect(notice).to_have_text("The same file as an earlier upload: dup-first.jpg")
+    notice.locator("a").click()
+    expect(page.locator("#asset-title")).to_have_text("dup-first.jpg")
+    expect(notice).to_be_hidden()  # the first asset is no one's copy
 
 
 def test_upload_area_works_from_the_keyboard(page: Page, served):
