@@ -120,8 +120,8 @@ def test_lambda_image_runs_the_runtime_interface_client() -> None:
 def test_worker_image_runs_celery_on_both_queues() -> None:
     text = DOCKERFILES["worker"].read_text()
     assert (
-        'CMD ["celery", "-A", "ingest_worker.queue.celery_app", "worker", "--loglevel=INFO", '
-        '"-Q", "ingest,analysis"]' in text
+        'CMD ["celery", "-A", "ingest_worker.queue.celery_app", "--quiet", "worker", '
+        '"--loglevel=INFO", "-Q", "ingest,analysis"]' in text  # --quiet: no banner, JSON logs
     )
 
 
