@@ -12,9 +12,11 @@ import boto3
 import pytest
 from fastapi.testclient import TestClient
 
+from ingest_worker.http import sha256_index
 from ingest_worker.http.app import create_app
 from ingest_worker.queue.celery_app import INGEST_TASK, make_celery
 from ingest_worker.queue.sweeper import sweep
+from shared import newest
 from shared.keys import ASSETS_PREFIX
 from shared.manifest import load_manifest
 from shared.settings import Settings
@@ -186,11 +188,16 @@ def test_storage_errors_and_stalls_are_retried(tmp_path, redis_url, s3_endpoint,
         assert proxy.injected > 10
         assert list(states.values()).count("ready") == 8, states
         _assert_consistent(store, ids)
-        # No stray objects outside the assets' fixed keys.
+        # No stray objects: the assets' fixed keys, and one lookup marker per upload in
+        # each of the small store-side indexes (newest first, sha256 duplicates).
         s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
         keys = [o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket)["Contents"]]
+        asset_keys = [k for k in keys if k.startswith(f"{ASSETS_PREFIX}/")]
         assert all(k.split("/")[-1] in {"original", "manifest.json", "optimized.webp",
-                                        "thumb.webp"} for k in keys)  # fmt: skip
+                                        "thumb.webp"} for k in asset_keys)  # fmt: skip
+        for prefix in (newest.PREFIX, sha256_index.PREFIX):
+            assert len([k for k in keys if k.startswith(f"{prefix}/")]) == len(ids), prefix
+        assert len(keys) == len(asset_keys) + 2 * len(ids), keys
     finally:
         stop(worker)
         proxy.close()
