@@ -5,7 +5,18 @@ from typing import Literal
 ASSETS_PREFIX = "assets"
 RENDERS_PREFIX = "renders"
 
-Derivative = Literal["proxy", "proxy_alpha", "optimized", "thumb", "document", "poster", "pyramid"]
+Derivative = Literal[
+    "proxy",
+    "proxy_alpha",
+    "optimized",
+    "thumb",
+    "document",
+    "poster",
+    "pyramid",
+    "proxy_video",
+    "preview",
+    "proxy_audio",
+]
 
 DERIVATIVE_FILES: dict[str, str] = {
     "proxy": "proxy.jpg",
@@ -15,6 +26,9 @@ DERIVATIVE_FILES: dict[str, str] = {
     "document": "document.pdf",
     "poster": "poster.jpg",
     "pyramid": "pyramid.tif",  # tiled render source, half size and below (shared/pyramid.py)
+    "proxy_video": "proxy.mp4",  # H.264 + AAC, <= 1080p, faststart: plays in every browser
+    "preview": "preview.mp4",  # a few silent seconds, small: the grid plays it on hover
+    "proxy_audio": "proxy.m4a",  # AAC: plays in every browser
 }
 
 

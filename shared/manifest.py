@@ -11,7 +11,7 @@ from shared.storage import ObjectNotFound, ObjectStore
 SCHEMA_VERSION = 1
 
 Status = Literal["queued", "processing", "ready", "failed"]
-Kind = Literal["image", "complex_image", "vector", "document", "other"]
+Kind = Literal["image", "complex_image", "vector", "document", "video", "audio", "other"]
 
 
 def utcnow() -> datetime:
@@ -129,6 +129,38 @@ class DerivativeInfo(_Model):
     source_sha256: str | None = None  # pyramid: the upload it was made from
 
 
+class MediaTags(_Model):
+    """The tags people search audio (and some video) by, as the container states them."""
+
+    title: str | None = None
+    artist: str | None = None
+    album: str | None = None
+
+
+class MediaInfo(_Model):
+    """A video's or audio file's streams, from ffprobe (shared/media.py)."""
+
+    duration: float | None = None  # seconds
+    width: int | None = None  # as displayed: after the rotation below
+    height: int | None = None
+    rotation: int = 0  # degrees clockwise the player turns the coded frames (0/90/180/270)
+    fps: float | None = None  # average frame rate (variable-rate recordings: the mean)
+    video_codec: str | None = None  # ffprobe's codec_name: "h264", "hevc", "vp9", ...
+    audio_codec: str | None = None  # "aac", "mp3", "flac", "opus", ...
+    bit_rate: int | None = None  # bits per second, whole file
+    sample_rate: int | None = None  # Hz, first audio stream
+    channels: int | None = None
+    container: str | None = None  # ffprobe's format_name: "mov,mp4,m4a,3gp,3g2,mj2", ...
+    tags: MediaTags | None = None
+
+
+class Progress(_Model):
+    """Where a long ingest is (a long video's transcode); cleared when it ends."""
+
+    stage: str
+    fraction: float = Field(ge=0, le=1)
+
+
 class Exposure(_Model):
     """How the picture was taken, as ExifTool prints it for people."""
 
@@ -178,7 +210,9 @@ class Manifest(_Model):
     attempts: int = 0
     source: Source
     kind: Kind | None = None
-    image: ImageInfo | None = None
+    image: ImageInfo | None = None  # videos and audio: their poster's
+    media: MediaInfo | None = None  # videos and audio
+    progress: Progress | None = None
     metadata: Metadata | None = None
     derivatives: dict[str, DerivativeInfo] = Field(default_factory=dict)
     analysis: Analysis | None = None

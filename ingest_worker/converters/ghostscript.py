@@ -4,7 +4,7 @@ device or pipe operators) and a private TMPDIR, under the process-group bound.""
 import os
 from pathlib import Path
 
-from ingest_worker.converters import process
+from shared import process
 
 
 class ConversionFailed(Exception):

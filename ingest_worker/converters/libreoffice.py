@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from ingest_worker.converters import process
+from shared import process
 
 # Written into each profile before soffice starts (registrymodifications.xcu).
 _SETTINGS = [

@@ -2,7 +2,8 @@
 
 web images: samples from the original · complex images and vectors: proxy.jpg (+ proxy.png
 with transparency), then samples from the proxy · documents: document.pdf (unless a PDF
-was uploaded) + poster.jpg, then samples from the poster. Placeholders come from the
+was uploaded) + poster.jpg, then samples from the poster · video and audio: poster.jpg +
+web proxies (stages/media.py), then samples from the poster. Placeholders come from the
 samples' decode in every case.
 """
 
@@ -12,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from ingest_worker.errors import StageError
-from ingest_worker.stages import documents, metadata, placeholders, proxy, render
+from ingest_worker.stages import documents, media, metadata, placeholders, proxy, render
 from ingest_worker.stages.sniff import Sniffed
 from shared import imaging
 from shared.keys import Derivative, derivative_key
-from shared.manifest import DerivativeInfo, ImageInfo, Manifest
+from shared.manifest import DerivativeInfo, ImageInfo, Manifest, Progress, save_manifest
 from shared.settings import Settings
 from shared.storage import ObjectStore
 
@@ -45,6 +46,15 @@ def build(
             out["poster"] = _put(store, manifest.id, "poster", doc.poster, doc)
             manifest.image = ImageInfo(width=doc.width, height=doc.height, pages=doc.pages)
             visual = doc.poster
+        elif sniffed.family == "media":
+            made = media.make(sniffed, path, workdir, settings, _reporter(manifest, store))
+            manifest.kind, manifest.media, manifest.progress = made.kind, made.info, None
+            for name, local in made.files.items():
+                out[name] = _put(store, manifest.id, name, local, None)
+            out["poster"] = _put(store, manifest.id, "poster", made.poster, None)
+            out["poster"].width, out["poster"].height = made.poster_width, made.poster_height
+            manifest.image = ImageInfo(width=made.poster_width, height=made.poster_height)
+            visual = made.poster
         else:
             made = proxy.make(sniffed, path, workdir, settings)
             out["proxy"] = _put(store, manifest.id, "proxy", made.path, made)
@@ -87,6 +97,18 @@ def _refuse_declared_bomb(tags: dict[str, Any], settings: Settings) -> None:
         raise StageError(
             render.STAGE, "too_many_pixels", str(imaging.TooManyPixels(width, height, limit))
         )
+
+
+def _reporter(manifest: Manifest, store: ObjectStore) -> media.Report:
+    """Progress of a long stage in the manifest, saved at most every 5 %."""
+
+    def report(stage: str, fraction: float) -> None:
+        last = manifest.progress
+        if last is None or last.stage != stage or fraction - last.fraction >= 0.05:
+            manifest.progress = Progress(stage=stage, fraction=min(max(fraction, 0.0), 1.0))
+            save_manifest(store, manifest)
+
+    return report
 
 
 def _put(

@@ -21,6 +21,7 @@ STAGE = "sniff"
 # raw: LibRaw · psd: libvips through ImageMagick · postscript: Ghostscript
 # svg: libvips (librsvg) after a safety check · office: LibreOffice → PDF
 # markdown/text: HTML → PDF · pdf: poster straight from the PDF
+# media: ffmpeg (video or audio; the streams ffprobe finds settle which, stages/media.py)
 WEB_NATIVE = {"image/jpeg", "image/png", "image/webp", "image/gif"}
 VIPS_IMAGES = {
     "image/heic",
@@ -54,6 +55,9 @@ OFFICE_MIMES = {
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 MARKDOWN_MIME = "text/markdown"
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
+# libmagic's names for containers of moving pictures or sound; "video/..." may still hold
+# only sound (an .mp4 of a podcast), which the media stage finds out from the streams.
+_OGG_MIMES = {"application/ogg", "audio/ogg", "video/ogg"}
 _RAW_CANDIDATES = {"image/tiff", "application/octet-stream"} | RAW_MIMES
 # An Illustrator file since CS is a PDF with Illustrator's private data: a vector, not a document.
 # Marks long enough not to turn up by chance in compressed streams.
@@ -67,7 +71,7 @@ _ILLUSTRATOR_MARKS = (
 @dataclass(frozen=True)
 class Sniffed:
     mime: str
-    kind: str  # image | complex_image | vector | document
+    kind: str  # image | complex_image | vector | document | video | audio
     family: str = "web"
 
 
@@ -99,6 +103,10 @@ def sniff(path: Path, filename: str | None = None) -> Sniffed:
         return Sniffed("application/msword", "document", "office")
     if mime in ("application/zip", "application/octet-stream") and _is_docx(path):
         return Sniffed(DOCX_MIME, "document", "office")
+    if mime.startswith("video/") or mime in _OGG_MIMES - {"audio/ogg"}:
+        return Sniffed(mime, "video", "media")
+    if mime.startswith("audio/"):
+        return Sniffed(mime, "audio", "media")
     if mime.startswith("text/") and _is_utf8_text(head):
         # Markdown has no magic bytes: the name picks the presentation (Markdown or plain
         # text), never the decoder's trust; both are rendered as text to HTML to PDF.

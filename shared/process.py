@@ -1,4 +1,4 @@
-"""External converters (Ghostscript, LibreOffice) under a wall-clock bound.
+"""External programs (Ghostscript, LibreOffice, ffmpeg) under a wall-clock bound.
 
 Each runs in its own session (process group), so a timeout kills the whole tree — soffice
 starts oosplash and soffice.bin, gs may fork — and it is reaped: no orphans, no zombies.

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from ingest_worker.converters import process
+from shared import process
 
 
 def _alive(pid: int) -> bool:

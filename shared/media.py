@@ -1,0 +1,148 @@
+"""Video and audio through Debian's ffprobe/ffmpeg: what a file holds, and one frame of it.
+
+Both ingest (metadata, poster candidates) and delivery (`/render/{id}?t=`) use these, so
+they live here. Every call is a subprocess in its own process group under a wall-clock
+bound (shared/process.py): a file that makes ffmpeg hang costs a timeout, not a worker.
+"""
+
+import json
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from shared import process
+from shared.manifest import MediaInfo, MediaTags
+
+PROBE_TIMEOUT = 30.0
+FRAME_TIMEOUT = 30.0
+
+
+class MediaError(Exception):
+    """ffprobe/ffmpeg could not read the file (corrupt, truncated, not media)."""
+
+
+def probe(source: str | Path, timeout: float = PROBE_TIMEOUT) -> MediaInfo:
+    """The streams of a file or URL, as the manifest records them. Raises MediaError."""
+    result = process.run(
+        ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
+         str(source)],
+        timeout,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise MediaError(_last_line(result.stderr) or "ffprobe could not read the file")
+    try:
+        data = json.loads(result.stdout or "{}")
+    except json.JSONDecodeError as exc:
+        raise MediaError(f"ffprobe printed no JSON: {exc}") from None
+    return info_from_probe(data)
+
+
+def info_from_probe(data: dict[str, Any]) -> MediaInfo:
+    """MediaInfo from ffprobe's JSON (`-show_format -show_streams`)."""
+    streams = data.get("streams") or []
+    fmt = data.get("format") or {}
+    video = next((s for s in streams if _is_picture_stream(s)), None)
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    info = MediaInfo(
+        duration=_float(fmt.get("duration")),
+        bit_rate=_int(fmt.get("bit_rate")),
+        container=fmt.get("format_name"),
+        tags=_tags(fmt.get("tags") or {}),
+    )
+    if video is not None:
+        rotation = rotation_of(video)
+        width, height = _int(video.get("width")), _int(video.get("height"))
+        if rotation in (90, 270):
+            width, height = height, width
+        info.width, info.height, info.rotation = width, height, rotation
+        info.video_codec = video.get("codec_name")
+        info.fps = _rate(video.get("avg_frame_rate")) or _rate(video.get("r_frame_rate"))
+        if info.duration is None:
+            info.duration = _float(video.get("duration"))
+    if audio is not None:
+        info.audio_codec = audio.get("codec_name")
+        info.sample_rate = _int(audio.get("sample_rate"))
+        info.channels = _int(audio.get("channels"))
+        if info.duration is None:
+            info.duration = _float(audio.get("duration"))
+    return info
+
+
+def cover_art_stream(data: dict[str, Any]) -> int | None:
+    """The index of an embedded cover picture (MP3 APIC, M4A covr, FLAC PICTURE), if any."""
+    for stream in data.get("streams") or []:
+        if (stream.get("disposition") or {}).get("attached_pic"):
+            return _int(stream.get("index"))
+    return None
+
+
+def rotation_of(stream: dict[str, Any]) -> int:
+    """Degrees clockwise a player turns the frames: the display matrix (phones), or the
+    older `rotate` tag. ffprobe reports the matrix counter-clockwise (-90 = turn right)."""
+    for side in stream.get("side_data_list") or []:
+        if "rotation" in side:
+            return int(round(-float(side["rotation"]))) % 360
+    rotate = (stream.get("tags") or {}).get("rotate")
+    return int(rotate) % 360 if rotate and str(rotate).lstrip("-").isdigit() else 0
+
+
+def frame_at(
+    source: str | Path, seconds: float, out: Path, *, max_side: int | None = None,
+    timeout: float = FRAME_TIMEOUT,
+) -> Path:  # fmt: skip
+    """Decode the frame at `seconds` (input seeking: jumps to the keyframe before, then
+    decodes forward) to a JPEG at `out`, rotated as displayed. Raises MediaError when there
+    is no frame there (past the end, no video stream)."""
+    scale = []
+    if max_side:
+        scale = ["-vf", f"scale='min({max_side},iw)':'min({max_side},ih)'"
+                        ":force_original_aspect_ratio=decrease"]  # fmt: skip
+    result = process.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-ss", f"{max(seconds, 0):.3f}",
+         "-i", str(source), *scale, "-frames:v", "1", "-q:v", "2", "-update", "1", str(out)],
+        timeout,
+    )  # fmt: skip
+    if result.returncode != 0 or not out.exists() or out.stat().st_size == 0:
+        message = _last_line(result.stderr) or f"no frame at {seconds:g} s"
+        raise MediaError(message)
+    return out
+
+
+def _is_picture_stream(stream: dict[str, Any]) -> bool:
+    """A video stream that moves: not an MP3's cover art (an attached picture)."""
+    attached = (stream.get("disposition") or {}).get("attached_pic")
+    return stream.get("codec_type") == "video" and not attached
+
+
+def _tags(raw: dict[str, str]) -> MediaTags | None:
+    lower = {k.lower(): v for k, v in raw.items()}
+    tags = MediaTags(title=lower.get("title"), artist=lower.get("artist") or
+                     lower.get("album_artist"), album=lower.get("album"))  # fmt: skip
+    return tags if any((tags.title, tags.artist, tags.album)) else None
+
+
+def _rate(text: str | None) -> float | None:
+    try:
+        rate = Fraction(text or "")
+    except (ValueError, ZeroDivisionError):
+        return None
+    return round(float(rate), 3) if rate > 0 else None
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""
