@@ -81,7 +81,7 @@ def rotation_of(stream: dict[str, Any]) -> int:
     older `rotate` tag. ffprobe reports the matrix counter-clockwise (-90 = turn right)."""
     for side in stream.get("side_data_list") or []:
         if "rotation" in side:
-            return int(round(-float(side["rotation"]))) % 360
+            return round(-float(side["rotation"])) % 360
     rotate = (stream.get("tags") or {}).get("rotate")
     return int(rotate) % 360 if rotate and str(rotate).lstrip("-").isdigit() else 0
 

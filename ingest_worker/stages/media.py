@@ -31,4 +31,5 @@ class Made:
 
 
 def make(sniffed: Sniffed, path: Path, workdir: Path, settings: Settings, report: Report) -> Made:
-    raise StageError(STAGE, "unsupported_type", f"{sniffed.mime}: video and audio are not yet supported")
+    message = f"{sniffed.mime}: video and audio are not yet supported"
+    raise StageError(STAGE, "unsupported_type", message)
