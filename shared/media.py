@@ -23,6 +23,11 @@ class MediaError(Exception):
 
 def probe(source: str | Path, timeout: float = PROBE_TIMEOUT) -> MediaInfo:
     """The streams of a file or URL, as the manifest records them. Raises MediaError."""
+    return info_from_probe(probe_json(source, timeout))
+
+
+def probe_json(source: str | Path, timeout: float = PROBE_TIMEOUT) -> dict[str, Any]:
+    """ffprobe's JSON of a file or URL (format + streams). Raises MediaError."""
     result = process.run(
         ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
          str(source)],
@@ -31,10 +36,9 @@ def probe(source: str | Path, timeout: float = PROBE_TIMEOUT) -> MediaInfo:
     if result.returncode != 0:
         raise MediaError(_last_line(result.stderr) or "ffprobe could not read the file")
     try:
-        data = json.loads(result.stdout or "{}")
+        return json.loads(result.stdout or "{}")
     except json.JSONDecodeError as exc:
         raise MediaError(f"ffprobe printed no JSON: {exc}") from None
-    return info_from_probe(data)
 
 
 def info_from_probe(data: dict[str, Any]) -> MediaInfo:

@@ -12,7 +12,9 @@ from pathlib import Path
 
 from ingest_worker.errors import StageError
 from ingest_worker.stages.sniff import Sniffed
+from shared import media
 from shared.manifest import MediaInfo
+from shared.process import ConverterTimeout
 from shared.settings import Settings
 
 STAGE = "media"
@@ -31,5 +33,18 @@ class Made:
 
 
 def make(sniffed: Sniffed, path: Path, workdir: Path, settings: Settings, report: Report) -> Made:
-    message = f"{sniffed.mime}: video and audio are not yet supported"
-    raise StageError(STAGE, "unsupported_type", message)
+    """Probe the streams, then hand over to the video or the audio maker."""
+    from ingest_worker.stages import audio, video  # they import Made from here
+
+    try:
+        data = media.probe_json(path)
+    except media.MediaError as exc:
+        raise StageError(STAGE, "unreadable_media", str(exc)) from None
+    except ConverterTimeout as exc:
+        raise StageError(STAGE, "timeout", str(exc)) from None
+    info = media.info_from_probe(data)
+    if info.video_codec:
+        return video.make(path, info, data, workdir, settings, report)
+    if info.audio_codec:
+        return audio.make(path, info, data, workdir, settings, report)
+    raise StageError(STAGE, "no_streams", f"{sniffed.mime} holds no video or audio stream")
