@@ -35,7 +35,8 @@ from urllib.parse import parse_qs, urlsplit
 
 # The picsha package is installed in the image (docker/libreoffice/Dockerfile): the
 # hardening settings, soffice arguments and import-filter choice are the worker's own.
-from ingest_worker.converters import libreoffice, process
+from ingest_worker.converters import libreoffice
+from shared import process
 
 TARGETS = {"pdf": "application/pdf"}
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")

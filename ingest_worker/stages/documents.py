@@ -12,10 +12,10 @@ from pathlib import Path
 import markdown
 import pyvips
 
-from ingest_worker.converters import libreoffice, process
+from ingest_worker.converters import libreoffice
 from ingest_worker.errors import StageError
 from ingest_worker.stages.sniff import Sniffed
-from shared import imaging
+from shared import imaging, process
 from shared.settings import Settings
 
 STAGE = "documents"

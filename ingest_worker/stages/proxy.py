@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pyvips
 
-from ingest_worker.converters import ghostscript, process, svg_safety
+from ingest_worker.converters import ghostscript, svg_safety
 from ingest_worker.errors import StageError
 from ingest_worker.stages.sniff import Sniffed
-from shared import imaging
+from shared import imaging, process
 from shared.settings import Settings
 
 STAGE = "render"
