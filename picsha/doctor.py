@@ -97,6 +97,19 @@ def check_libreoffice(_: Settings) -> Check:
     return Check("libreoffice", OK, f"soffice at {path}")
 
 
+def check_ffmpeg(_: Settings) -> Check:
+    missing = [name for name in ("ffmpeg", "ffprobe") if not shutil.which(name)]
+    if missing:
+        return Check(
+            "ffmpeg",
+            FAIL,
+            f"{' and '.join(missing)} not found: video and audio cannot be ingested",
+            "apt-get install ffmpeg",
+        )
+    version = _run(["ffmpeg", "-version"]).split("\n", 1)[0]
+    return Check("ffmpeg", OK, version or "ffmpeg and ffprobe found")
+
+
 def check_imagemagick(_: Settings) -> Check:
     """PSD/PSB go through libvips' ImageMagick loader, EPS/PS through Ghostscript."""
     import pyvips
@@ -260,6 +273,7 @@ CHECKS: list[Callable[[Settings], Check]] = [
     check_exiftool,
     check_libmagic,
     check_libreoffice,
+    check_ffmpeg,
     check_imagemagick,
     check_broker,
     check_storage,

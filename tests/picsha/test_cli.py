@@ -114,6 +114,7 @@ def test_doctor_json_reports_every_check(tmp_path):
         "libvips",
         "exiftool",
         "libreoffice",
+        "ffmpeg",
         "imagemagick",
         "broker",
         "storage",

@@ -35,3 +35,12 @@ def test_a_crashing_check_is_reported_not_raised(tmp_path, monkeypatch):
     results = doctor.run_checks(Settings(data_dir=tmp_path))
     assert results[0].status == doctor.FAIL and "probe exploded" in results[0].detail
     assert results[1].status == doctor.OK
+
+
+def test_ffmpeg_check_names_its_version_or_the_package(tmp_path, monkeypatch):
+    check = doctor.check_ffmpeg(Settings(data_dir=tmp_path))
+    assert check.status == doctor.OK and check.detail.startswith("ffmpeg version")
+    monkeypatch.setenv("PATH", str(tmp_path))  # neither program on the PATH
+    check = doctor.check_ffmpeg(Settings(data_dir=tmp_path))
+    assert check.status == doctor.FAIL and "ffmpeg and ffprobe" in check.detail
+    assert check.fix == "apt-get install ffmpeg"
