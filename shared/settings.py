@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     # Wall-clock bound on one external conversion (LibreOffice, Ghostscript); the whole
     # process tree is killed when it runs out and the asset fails `conversion_timeout`.
     convert_timeout_seconds: float = 120.0
+    # Longest video or audio ingest accepts (seconds, from the container's header): longer
+    # fails `too_long` before any transcode starts.
+    max_media_seconds: float = 4 * 3600
     soffice: str = "soffice"  # the LibreOffice binary
     # The converter container beside the worker (docker/libreoffice); unset: soffice here.
     converter_url: str | None = None

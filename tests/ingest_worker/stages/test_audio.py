@@ -1,0 +1,250 @@
+"""Audio ingest on real ffmpeg output: poster (cover art or waveform), proxy.m4a, bounds."""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import pyvips
+
+from ingest_worker.errors import StageError
+from ingest_worker.stages import audio, media
+from ingest_worker.stages.sniff import sniff
+from shared import media as shared_media
+
+TAGS = {"title": "Night Train", "artist": "The Sleepers", "album": "Timetables"}
+# (file name, ffmpeg codec options) for each format people upload.
+WITH_COVER = {
+    "song.mp3": ["-c:a", "libmp3lame", "-c:v", "copy"],
+    "song.m4a": ["-c:a", "aac", "-b:a", "96k", "-c:v", "copy"],
+    "song.flac": ["-c:a", "flac", "-c:v", "mjpeg"],
+}
+WITHOUT_COVER = {
+    "tone.wav": [],
+    "tone.ogg": ["-c:a", "libvorbis"],
+    "tone.opus": ["-c:a", "libopus"],
+    "tone.aac": ["-c:a", "aac", "-f", "adts"],
+    "bare.mp3": ["-c:a", "libmp3lame", "-write_xing", "0", "-id3v2_version", "0"],
+    "speech.mp4": ["-c:a", "aac"],  # an .mp4 with sound only
+}
+
+
+def ffmpeg(*args: str | Path) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *map(str, args)], check=True)
+
+
+def sine(seconds: float = 2) -> list[str]:
+    return ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"]
+
+
+def tag_args() -> list[str]:
+    return [arg for k, v in TAGS.items() for arg in ("-metadata", f"{k}={v}")]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("audio")
+    cover = folder / "cover.jpg"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240", "-frames:v", "1", cover)
+    made = {}
+    for name, codec in WITH_COVER.items():
+        made[name] = folder / name
+        ffmpeg(*sine(), "-i", cover, "-map", "0", "-map", "1", *codec,
+               "-disposition:v", "attached_pic", *tag_args(), made[name])  # fmt: skip
+    for name, codec in WITHOUT_COVER.items():
+        made[name] = folder / name
+        ffmpeg(*sine(), *codec, *tag_args(), made[name])
+    return made
+
+
+def make(path: Path, workdir: Path, settings, reports: list | None = None) -> media.Made:
+    reports = [] if reports is None else reports
+    workdir.mkdir(exist_ok=True)
+    return media.make(
+        sniff(path), path, workdir, settings, lambda stage, part: reports.append((stage, part))
+    )
+
+
+def probe_stream(path: Path) -> dict:
+    data = shared_media.probe_json(path)
+    return next(s for s in data["streams"] if s["codec_type"] == "audio")
+
+
+def assert_faststart_aac(path: Path) -> dict:
+    head = path.read_bytes()
+    assert head[4:8] == b"ftyp"
+    assert head.index(b"moov") < head.index(b"mdat")  # the index first: seekable at once
+    stream = probe_stream(path)
+    assert stream["codec_name"] == "aac"
+    return stream
+
+
+@pytest.mark.parametrize("name", sorted(WITH_COVER) + sorted(WITHOUT_COVER))
+def test_every_audio_format_is_sniffed_as_media(name, files):
+    assert sniff(files[name]).family == "media"
+
+
+@pytest.mark.parametrize("name", sorted(WITH_COVER))
+def test_embedded_cover_art_is_the_poster(name, files, tmp_path, settings):
+    reports: list = []
+    made = make(files[name], tmp_path / "work", settings, reports)
+    assert made.kind == "audio"
+    assert made.poster.read_bytes()[:3] == b"\xff\xd8\xff"
+    assert (made.poster_width, made.poster_height) == (320, 240)
+    poster = pyvips.Image.new_from_file(str(made.poster))
+    assert (poster.width, poster.height, poster.interpretation) == (320, 240, "srgb")
+    assert made.info.poster_source == "cover_art"
+    assert made.info.tags.model_dump() == TAGS
+    assert made.info.duration == pytest.approx(2, abs=0.1)
+    stream = assert_faststart_aac(made.files["proxy_audio"])
+    assert float(stream["duration"]) == pytest.approx(2, abs=0.1)
+    assert reports[0] == ("transcode", 0.0)
+
+
+@pytest.mark.parametrize("name", sorted(WITHOUT_COVER))
+def test_without_cover_art_the_poster_is_a_waveform(name, files, tmp_path, settings):
+    made = make(files[name], tmp_path / "work", settings)
+    assert made.kind == "audio"
+    assert made.poster.read_bytes()[:3] == b"\xff\xd8\xff"
+    assert (made.poster_width, made.poster_height) == (1200, 300)
+    assert made.info.poster_source == "waveform"
+    assert made.info.duration == pytest.approx(2, abs=0.1)
+    assert_faststart_aac(made.files["proxy_audio"])
+    wave = pyvips.Image.new_from_file(str(made.poster))
+    r, _, b = wave.getpoint(600, 150)[:3]  # the middle: the sound drawn in blue
+    assert b > 200 and r < 100
+    assert min(wave.getpoint(600, 5)[:3]) > 230  # the top edge: a 440 Hz tone at -18 dB
+
+
+def test_ogg_comments_are_read_as_tags(files, tmp_path, settings):
+    """Vorbis and Opus keep their tags on the stream, not on the container."""
+    for name in ("tone.ogg", "tone.opus"):
+        assert make(files[name], tmp_path / name, settings).info.tags.model_dump() == TAGS
+
+
+def test_aac_is_remuxed_and_other_codecs_transcoded(files, tmp_path, settings):
+    copied = make(files["song.m4a"], tmp_path / "m4a", settings)
+    assert int(probe_stream(copied.files["proxy_audio"])["bit_rate"]) < 110_000  # the 96k source
+    transcoded = make(files["song.flac"], tmp_path / "flac", settings)
+    assert int(probe_stream(transcoded.files["proxy_audio"])["bit_rate"]) > 140_000  # 160k
+
+
+def test_surround_is_downmixed_to_stereo(tmp_path, settings):
+    path = tmp_path / "surround.flac"
+    ffmpeg(*sine(), "-af", "pan=5.1|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0", path)
+    made = make(path, tmp_path / "work", settings)
+    assert made.info.channels == 6
+    assert probe_stream(made.files["proxy_audio"])["channels"] == 2
+
+
+def test_a_cover_over_the_pixel_limit_is_not_decoded(files, tmp_path, settings):
+    """A bomb in the ID3 tag costs nothing: the waveform stands in."""
+    small = settings.model_copy(update={"max_source_pixels": 10_000})  # the cover: 76,800
+    made = make(files["song.mp3"], tmp_path / "work", small)
+    assert made.info.poster_source == "waveform"
+    assert (made.poster_width, made.poster_height) == (1200, 300)
+
+
+def test_an_mp3_whose_cover_outgrows_the_sniffed_head_is_still_audio(tmp_path, settings):
+    """libmagic sees 64 KiB: of an MP3 with a big cover, only the ID3 tag."""
+    cover = tmp_path / "noise.jpg"
+    ffmpeg("-f", "lavfi", "-i", "nullsrc=s=600x600,geq=random(1)*255:128:128",
+           "-frames:v", "1", "-q:v", "1", cover)  # fmt: skip
+    assert cover.stat().st_size > 100_000
+    path = tmp_path / "song.mp3"
+    ffmpeg(*sine(), "-i", cover, "-map", "0", "-map", "1", "-c:a", "libmp3lame", "-c:v",
+           "copy", "-disposition:v", "attached_pic", path)  # fmt: skip
+    assert (sniff(path).mime, sniff(path).family) == ("audio/mpeg", "media")
+    made = make(path, tmp_path / "work", settings)
+    assert (made.poster_width, made.poster_height) == (600, 600)
+
+
+@pytest.mark.faults
+def test_a_truncated_mp3_plays_what_is_there(tmp_path, settings):
+    """The Xing header promises 4 s; half the frames arrived: the asset is what remains."""
+    whole = tmp_path / "whole.mp3"
+    ffmpeg(*sine(4), "-c:a", "libmp3lame", "-b:a", "64k", whole)
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    assert shared_media.probe(cut).duration == pytest.approx(4, abs=0.1)
+    made = make(cut, tmp_path / "work", settings)
+    assert made.info.duration == pytest.approx(2, abs=0.3)
+    assert float(probe_stream(made.files["proxy_audio"])["duration"]) < 2.5
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("song.mp3", "unsupported_type"),  # an ID3 tag and nothing after it: not audio
+        ("song.flac", "unreadable_media"),  # STREAMINFO, then the end inside the picture
+    ],
+)
+def test_a_file_cut_in_its_header_fails_with_a_code(name, code, files, tmp_path, settings):
+    cut = tmp_path / name
+    cut.write_bytes(files[name].read_bytes()[:3000])
+    with pytest.raises(StageError) as err:
+        make(cut, tmp_path / "work", settings)
+    assert err.value.code == code
+    assert err.value.message
+
+
+@pytest.mark.faults
+def test_an_audio_stream_without_samples_fails_empty(tmp_path, settings):
+    path = tmp_path / "empty.wav"
+    ffmpeg(*sine(), "-t", "0", path)
+    assert shared_media.probe(path).audio_codec == "pcm_s16le"
+    with pytest.raises(StageError) as err:
+        make(path, tmp_path / "work", settings)
+    assert err.value.code == "empty_audio"
+
+
+def ten_hour_flac(tmp_path: Path) -> Path:
+    """One second of silence whose STREAMINFO claims ten hours: 8 KB on disk."""
+    path = tmp_path / "ten_hours.flac"
+    ffmpeg("-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "1", path)
+    data = bytearray(path.read_bytes())
+    fields = int.from_bytes(data[18:26], "big")  # rate, channels, bits, 36-bit sample count
+    fields = (fields & ~((1 << 36) - 1)) | (10 * 3600 * 8000)
+    data[18:26] = fields.to_bytes(8, "big")
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.faults
+def test_ten_hours_fails_too_long_before_any_transcode(tmp_path, settings):
+    path = ten_hour_flac(tmp_path)
+    assert path.stat().st_size < 20_000
+    assert shared_media.probe(path).duration == pytest.approx(36000)
+    with pytest.raises(StageError) as err:
+        make(path, tmp_path / "work", settings)
+    assert err.value.code == "too_long"
+    assert not (tmp_path / "work" / "proxy.m4a").exists()
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if text.encode() in cmdline and entry.name != str(os.getpid()):
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.faults
+def test_ffmpeg_over_its_time_fails_timeout_and_leaves_no_process(
+    files, tmp_path, settings, monkeypatch
+):
+    monkeypatch.setattr(audio, "TIMEOUT_PER_MEDIA_SECOND", 0.0)
+    quick = settings.model_copy(update={"convert_timeout_seconds": 0.001})
+    with pytest.raises(StageError) as err:
+        make(files["tone.wav"], tmp_path / "work", quick)
+    assert err.value.code == "timeout"
+    assert _processes_mentioning(str(files["tone.wav"])) == []
+    children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
+    for pid in children:
+        assert "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
