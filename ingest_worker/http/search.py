@@ -18,7 +18,6 @@ from ingest_worker.http.jobs import enqueue_ingest
 from shared import newest
 from shared.ai import (
     CapabilityMissing,
-    ImageFacts,
     ProviderError,
     ProviderUnavailable,
 )
@@ -154,7 +153,9 @@ def _alt_text_events(settings: Settings, store: ObjectStore, manifest: Manifest)
     chunks = None
     try:
         provider = runtime.provider(settings)
-        facts = ImageFacts(filename=manifest.source.filename, kind=manifest.kind)
+        from ingest_worker.stages.analysis import manifest_facts
+
+        facts = manifest_facts(manifest)  # a video's or audio's duration and tags too
         chunks = provider.stream_alt_text(facts, _stream_source(store, manifest, provider))
     except (ProviderUnavailable, ProviderError, CapabilityMissing) as exc:
         log.info("alt text stream for %s falls back to the stored text: %s", manifest.id, exc)

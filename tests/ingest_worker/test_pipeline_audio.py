@@ -9,6 +9,13 @@ from tests.ingest_worker.stages.test_audio import TAGS, ffmpeg, sine, tag_args, 
 from tests.ingest_worker.test_pipeline import _upload
 
 
+def ingest(store, settings, path):
+    """A ready asset from a local file, through the whole pipeline."""
+    m = pipeline.process(_upload(store, path.read_bytes(), path.name), settings, store)
+    assert m.status == "ready", m.error
+    return m
+
+
 def test_an_mp3_with_cover_art_ends_ready_with_poster_proxy_and_tags(tmp_path, settings, store):
     cover = tmp_path / "cover.jpg"
     ffmpeg("-f", "lavfi", "-i", "testsrc=size=400x400", "-frames:v", "1", cover)
