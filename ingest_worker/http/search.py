@@ -77,7 +77,8 @@ def search(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     kind: Annotated[
-        Literal["image", "complex_image", "vector", "document", "other"] | None, Query()
+        Literal["image", "complex_image", "vector", "document", "video", "audio", "other"] | None,
+        Query(),
     ] = None,
     mime: Annotated[str | None, Query(max_length=255)] = None,
     label: Annotated[str | None, Query(max_length=255)] = None,
@@ -85,9 +86,43 @@ def search(
     camera: Annotated[str | None, Query(max_length=255)] = None,
     date_from: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}([T ][\d:.+-Z]*)?$")] = None,
     date_to: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}([T ][\d:.+-Z]*)?$")] = None,
+    min_duration: Annotated[
+        float | None,
+        Query(
+            ge=0,
+            description="Videos and audio at least this long (seconds); stills never"
+            " match a duration filter",
+        ),
+    ] = None,
+    max_duration: Annotated[
+        float | None, Query(ge=0, description="Videos and audio at most this long (seconds)")
+    ] = None,
+    codec: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="A video or audio codec as ffprobe names it, whole"
+            " and case-insensitive: `h264`, `hevc`, `vp9`, `av1`, `aac`, `mp3`, `flac`,"
+            " `opus`, ...",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
-    """Ranked assets: keyword (BM25) and embedding results fused by reciprocal rank."""
-    filters = Filters(kind, mime, label, has_faces, camera, date_from, date_to)
+    """Ranked assets: keyword (BM25) and embedding results fused by reciprocal rank.
+
+    A video's or audio file's title, artist and album tags are matched like its other
+    metadata."""
+    filters = Filters(
+        kind,
+        mime,
+        label,
+        has_faces,
+        camera,
+        date_from,
+        date_to,
+        min_duration=min_duration,
+        max_duration=max_duration,
+        codec=codec,
+    )
     vector, model, reason = _query_vector(settings, q)
     try:
         page = index.search(q, vector, model, filters, limit, cursor)

@@ -5,15 +5,7 @@ import pytest
 from ingest_worker import pipeline
 from shared import media
 from shared.keys import derivative_key, original_key
-from tests.ingest_worker.stages.test_audio import TAGS, ffmpeg, sine, tag_args, ten_hour_flac
-from tests.ingest_worker.test_pipeline import _upload
-
-
-def ingest(store, settings, path):
-    """A ready asset from a local file, through the whole pipeline."""
-    m = pipeline.process(_upload(store, path.read_bytes(), path.name), settings, store)
-    assert m.status == "ready", m.error
-    return m
+from tests.helpers_media import TAGS, ffmpeg, sine, tag_args, ten_hour_flac, upload
 
 
 def test_an_mp3_with_cover_art_ends_ready_with_poster_proxy_and_tags(tmp_path, settings, store):
@@ -22,7 +14,7 @@ def test_an_mp3_with_cover_art_ends_ready_with_poster_proxy_and_tags(tmp_path, s
     path = tmp_path / "song.mp3"
     ffmpeg(*sine(3), "-i", cover, "-map", "0", "-map", "1", "-c:a", "libmp3lame", "-c:v",
            "copy", "-disposition:v", "attached_pic", *tag_args(), path)  # fmt: skip
-    asset_id = _upload(store, path.read_bytes(), "song.mp3")
+    asset_id = upload(store, path.read_bytes(), "song.mp3")
     m = pipeline.process(asset_id, settings, store)
     assert m.status == "ready", m.error
     assert (m.kind, m.source.mime) == ("audio", "audio/mpeg")
@@ -45,7 +37,7 @@ def test_an_mp3_with_cover_art_ends_ready_with_poster_proxy_and_tags(tmp_path, s
 def test_a_wav_ends_ready_with_a_waveform_poster(tmp_path, settings, store):
     path = tmp_path / "take.wav"
     ffmpeg(*sine(1), path)
-    m = pipeline.process(_upload(store, path.read_bytes(), "take.wav"), settings, store)
+    m = pipeline.process(upload(store, path.read_bytes(), "take.wav"), settings, store)
     assert m.status == "ready", m.error
     assert (m.kind, m.media.poster_source) == ("audio", "waveform")
     assert (m.image.width, m.image.height) == (1200, 300)
@@ -55,7 +47,7 @@ def test_a_wav_ends_ready_with_a_waveform_poster(tmp_path, settings, store):
 @pytest.mark.faults
 def test_ten_hours_of_audio_fail_too_long_and_keep_the_original(tmp_path, settings, store):
     data = ten_hour_flac(tmp_path).read_bytes()
-    asset_id = _upload(store, data, "ten_hours.flac")
+    asset_id = upload(store, data, "ten_hours.flac")
     m = pipeline.process(asset_id, settings, store)
     assert m.status == "failed"
     assert m.error.code == "too_long"
@@ -68,5 +60,5 @@ def test_the_limit_is_a_setting(tmp_path, settings, store):
     path = tmp_path / "three.ogg"
     ffmpeg(*sine(3), "-c:a", "libvorbis", path)
     short = settings.model_copy(update={"max_media_seconds": 2.0})
-    m = pipeline.process(_upload(store, path.read_bytes(), "three.ogg"), short, store)
+    m = pipeline.process(upload(store, path.read_bytes(), "three.ogg"), short, store)
     assert (m.status, m.error.code) == ("failed", "too_long")

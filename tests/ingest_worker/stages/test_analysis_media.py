@@ -16,8 +16,7 @@ from shared.manifest import (
     save_manifest,
 )
 from tests.helpers_ai import local_provider_once, skimage_jpeg
-from tests.ingest_worker.stages.test_audio import ffmpeg, sine, tag_args
-from tests.ingest_worker.test_pipeline_audio import ingest
+from tests.helpers_media import ffmpeg, ingest, sine, tag_args
 
 
 @pytest.fixture(scope="module")

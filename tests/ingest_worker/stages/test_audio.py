@@ -1,7 +1,6 @@
 """Audio ingest on real ffmpeg output: poster (cover art or waveform), proxy.m4a, bounds."""
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,8 +10,8 @@ from ingest_worker.errors import StageError
 from ingest_worker.stages import audio, media
 from ingest_worker.stages.sniff import sniff
 from shared import media as shared_media
+from tests.helpers_media import TAGS, ffmpeg, sine, tag_args, ten_hour_flac
 
-TAGS = {"title": "Night Train", "artist": "The Sleepers", "album": "Timetables"}
 # (file name, ffmpeg codec options) for each format people upload.
 WITH_COVER = {
     "song.mp3": ["-c:a", "libmp3lame", "-c:v", "copy"],
@@ -27,18 +26,6 @@ WITHOUT_COVER = {
     "bare.mp3": ["-c:a", "libmp3lame", "-write_xing", "0", "-id3v2_version", "0"],
     "speech.mp4": ["-c:a", "aac"],  # an .mp4 with sound only
 }
-
-
-def ffmpeg(*args: str | Path) -> None:
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *map(str, args)], check=True)
-
-
-def sine(seconds: float = 2) -> list[str]:
-    return ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"]
-
-
-def tag_args() -> list[str]:
-    return [arg for k, v in TAGS.items() for arg in ("-metadata", f"{k}={v}")]
 
 
 @pytest.fixture(scope="module")
@@ -197,18 +184,6 @@ def test_an_audio_stream_without_samples_fails_empty(tmp_path, settings):
     with pytest.raises(StageError) as err:
         make(path, tmp_path / "work", settings)
     assert err.value.code == "empty_audio"
-
-
-def ten_hour_flac(tmp_path: Path) -> Path:
-    """One second of silence whose STREAMINFO claims ten hours: 8 KB on disk."""
-    path = tmp_path / "ten_hours.flac"
-    ffmpeg("-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "1", path)
-    data = bytearray(path.read_bytes())
-    fields = int.from_bytes(data[18:26], "big")  # rate, channels, bits, 36-bit sample count
-    fields = (fields & ~((1 << 36) - 1)) | (10 * 3600 * 8000)
-    data[18:26] = fields.to_bytes(8, "big")
-    path.write_bytes(data)
-    return path
 
 
 @pytest.mark.faults
