@@ -194,7 +194,8 @@ def reprocess(
     ] = None,
     every: Annotated[bool, typer.Option("--all", help="every asset the filters pass")] = False,
     kind: Annotated[
-        str | None, typer.Option(help="only this kind: image, complex_image, vector, document")
+        str | None,
+        typer.Option(help="only this kind: image, complex_image, vector, document, video, audio"),
     ] = None,
     status_: Annotated[
         str | None, typer.Option("--status", help="only assets in this status, e.g. failed")
@@ -459,7 +460,9 @@ def reindex(
 def search(
     query: Annotated[str, typer.Argument(help="words, or a description of what you look for")],
     limit: Annotated[int, typer.Option(min=1, max=100, help="how many results")] = 20,
-    kind: Annotated[str | None, typer.Option(help="image, complex_image, vector, document")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="image, complex_image, vector, document, video, audio")
+    ] = None,
     label: Annotated[str | None, typer.Option(help="only assets with this label")] = None,
     data_dir: Annotated[
         Path | None,
