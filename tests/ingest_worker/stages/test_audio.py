@@ -33,7 +33,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("audio")
     cover = folder / "cover.jpg"
     ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240", "-frames:v", "1", cover)
-    made = {}
+    made = {"cover.jpg": cover}
     for name, codec in WITH_COVER.items():
         made[name] = folder / name
         ffmpeg(*sine(), "-i", cover, "-map", "0", "-map", "1", *codec,
@@ -124,6 +124,20 @@ def test_surround_is_downmixed_to_stereo(tmp_path, settings):
     assert probe_stream(made.files["proxy_audio"])["channels"] == 2
 
 
+def test_a_cmyk_cover_becomes_an_srgb_poster(files, tmp_path, settings):
+    """Cover art from print workflows is often CMYK: browsers show those inverted or not at all."""
+    cover = tmp_path / "cmyk.jpg"
+    pyvips.Image.new_from_file(str(files["cover.jpg"])).colourspace("cmyk").jpegsave(str(cover))
+    path = tmp_path / "song.mp3"
+    ffmpeg(*sine(1), "-i", cover, "-map", "0", "-map", "1", "-c:a", "libmp3lame", "-c:v",
+           "copy", "-disposition:v", "attached_pic", path)  # fmt: skip
+    made = make(path, tmp_path / "work", settings)
+    poster = pyvips.Image.new_from_file(str(made.poster))
+    assert (poster.interpretation, poster.bands) == ("srgb", 3)
+    r, g, b = poster.getpoint(160, 120)  # testsrc's yellow bar
+    assert r > 200 and g > 200 and b < 120
+
+
 def test_a_cover_over_the_pixel_limit_is_not_decoded(files, tmp_path, settings):
     """A bomb in the ID3 tag costs nothing: the waveform stands in."""
     small = settings.model_copy(update={"max_source_pixels": 10_000})  # the cover: 76,800
@@ -184,6 +198,15 @@ def test_an_audio_stream_without_samples_fails_empty(tmp_path, settings):
     with pytest.raises(StageError) as err:
         make(path, tmp_path / "work", settings)
     assert err.value.code == "empty_audio"
+
+
+@pytest.mark.faults
+def test_an_m4a_without_any_samples_has_no_stream(tmp_path, settings):
+    path = tmp_path / "empty.m4a"
+    ffmpeg(*sine(), "-t", "0", "-c:a", "aac", path)
+    with pytest.raises(StageError) as err:
+        make(path, tmp_path / "work", settings)
+    assert err.value.code == "no_streams"
 
 
 @pytest.mark.faults
