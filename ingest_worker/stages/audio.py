@@ -36,12 +36,7 @@ def make(
     path: Path, info: MediaInfo, probed: dict[str, Any], workdir: Path, settings: Settings,
     report: Report,
 ) -> Made:  # fmt: skip
-    if info.duration is not None and info.duration > settings.max_media_seconds:
-        raise StageError(
-            STAGE, "too_long",
-            f"{info.duration:.0f} s of audio exceeds the limit of "
-            f"{settings.max_media_seconds:.0f} s",
-        )  # fmt: skip
+    _refuse_too_long(info.duration, settings)
     timeout = settings.convert_timeout_seconds + TIMEOUT_PER_MEDIA_SECOND * (info.duration or 0)
     proxy = workdir / "proxy.m4a"
     poster = workdir / "poster.jpg"
@@ -58,8 +53,11 @@ def make(
         raise StageError(STAGE, "unreadable_media", str(exc)) from None
     if not proxied.audio_codec or not proxied.duration:
         raise StageError(STAGE, "empty_audio", "the audio stream holds no sound to play")
-    if info.duration is None or proxied.duration < 0.95 * info.duration:
-        info.duration = proxied.duration  # a truncated file: what is there to play
+    # A length estimated from the first frames' bit rate (no Xing/VBRI header) can be far
+    # off: what was decoded is the truth, and bounded too.
+    _refuse_too_long(proxied.duration, settings)
+    if info.duration is None or abs(proxied.duration - info.duration) > 0.05 * info.duration:
+        info.duration = proxied.duration  # truncated, or guessed: what there is to play
     if wave is not None:
         _waveform_poster(wave, poster)
     info.poster_source = "cover_art" if has_cover else "waveform"
@@ -68,6 +66,14 @@ def make(
         kind="audio", info=info, poster=poster, poster_width=width, poster_height=height,
         files={"proxy_audio": proxy},
     )  # fmt: skip
+
+
+def _refuse_too_long(duration: float | None, settings: Settings) -> None:
+    if duration is not None and duration > settings.max_media_seconds:
+        raise StageError(
+            STAGE, "too_long",
+            f"{duration:.0f} s of audio exceeds the limit of {settings.max_media_seconds:.0f} s",
+        )  # fmt: skip
 
 
 def _proxy(path: Path, info: MediaInfo, out: Path, wave: Path | None, timeout: float) -> None:

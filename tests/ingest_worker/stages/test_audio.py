@@ -246,3 +246,23 @@ def test_ffmpeg_over_its_time_fails_timeout_and_leaves_no_process(
     children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
     for pid in children:
         assert "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+
+
+@pytest.mark.faults
+def test_a_length_the_header_understates_is_bounded_by_what_decodes(tmp_path, settings):
+    """No Xing header: ffprobe guesses the length from the first frames' bit rate. 1 s of
+    loud noise then 20 s of silence (VBR: cheap frames) is guessed at ~6 s."""
+    path = tmp_path / "vbr.mp3"
+    ffmpeg("-f", "lavfi", "-i", "anoisesrc=d=1:a=0.5", "-f", "lavfi", "-i",
+           "anullsrc=r=48000:cl=mono", "-filter_complex", "[1]atrim=0:20[s];[0][s]concat=v=0:a=1",
+           "-c:a", "libmp3lame", "-q:a", "0", "-write_xing", "0", "-id3v2_version", "0",
+           path)  # fmt: skip
+    claimed = shared_media.probe(path).duration
+    assert claimed < 10
+    limit = settings.model_copy(update={"max_media_seconds": 10.0})
+    with pytest.raises(StageError) as err:
+        make(path, tmp_path / "work", limit)
+    assert err.value.code == "too_long"
+    assert "21 s" in err.value.message
+    made = make(path, tmp_path / "again", settings)
+    assert made.info.duration == pytest.approx(21, abs=0.2)  # what plays, not the guess
