@@ -27,9 +27,6 @@ POSTER_QUALITY = 85
 WAVEFORM_SIZE = "1200x300"
 WAVEFORM_COLOR = "0x2563eb"
 WAVEFORM_BACKGROUND = [248, 250, 252]
-# ffmpeg's bound: the converter timeout plus this many seconds per second of sound (AAC
-# encodes at ~40x real time on one busy core; 0.1 leaves four times that).
-TIMEOUT_PER_MEDIA_SECOND = 0.1
 
 
 def make(
@@ -37,7 +34,9 @@ def make(
     report: Report,
 ) -> Made:  # fmt: skip
     _refuse_too_long(info.duration, settings)
-    timeout = settings.convert_timeout_seconds + TIMEOUT_PER_MEDIA_SECOND * (info.duration or 0)
+    timeout = settings.media_timeout_seconds + settings.media_timeout_per_second * (
+        info.duration or 0
+    )
     proxy = workdir / "proxy.m4a"
     poster = workdir / "poster.jpg"
     cover = media.cover_art_stream(probed)
@@ -111,7 +110,7 @@ def _cover_poster(path: Path, stream: int, workdir: Path, out: Path, settings: S
         result = process.run(
             ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(path), "-map", f"0:{stream}",
              "-c", "copy", "-frames:v", "1", "-f", "image2", str(raw)],
-            settings.convert_timeout_seconds,
+            settings.media_timeout_seconds,
         )  # fmt: skip
     except ConverterTimeout as exc:
         raise StageError(STAGE, "timeout", str(exc)) from None

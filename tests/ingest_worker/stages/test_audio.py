@@ -7,7 +7,7 @@ import pytest
 import pyvips
 
 from ingest_worker.errors import StageError
-from ingest_worker.stages import audio, media
+from ingest_worker.stages import media
 from ingest_worker.stages.sniff import sniff
 from shared import media as shared_media
 from tests.helpers_media import TAGS, ffmpeg, sine, tag_args, ten_hour_flac
@@ -234,11 +234,10 @@ def _processes_mentioning(text: str) -> list[int]:
 
 
 @pytest.mark.faults
-def test_ffmpeg_over_its_time_fails_timeout_and_leaves_no_process(
-    files, tmp_path, settings, monkeypatch
-):
-    monkeypatch.setattr(audio, "TIMEOUT_PER_MEDIA_SECOND", 0.0)
-    quick = settings.model_copy(update={"convert_timeout_seconds": 0.001})
+def test_ffmpeg_over_its_time_fails_timeout_and_leaves_no_process(files, tmp_path, settings):
+    quick = settings.model_copy(
+        update={"media_timeout_seconds": 0.001, "media_timeout_per_second": 0.0}
+    )
     with pytest.raises(StageError) as err:
         make(files["tone.wav"], tmp_path / "work", quick)
     assert err.value.code == "timeout"
