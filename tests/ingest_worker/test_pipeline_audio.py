@@ -5,6 +5,7 @@ import pytest
 from ingest_worker import pipeline
 from shared import media
 from shared.keys import derivative_key, original_key
+from shared.manifest import load_manifest
 from tests.helpers_media import TAGS, ffmpeg, sine, tag_args, ten_hour_flac, upload
 
 
@@ -62,3 +63,17 @@ def test_the_limit_is_a_setting(tmp_path, settings, store):
     short = settings.model_copy(update={"max_media_seconds": 2.0})
     m = pipeline.process(upload(store, path.read_bytes(), "three.ogg"), short, store)
     assert (m.status, m.error.code) == ("failed", "too_long")
+
+
+@pytest.mark.faults
+def test_a_transcode_over_its_time_fails_timeout_with_no_progress_left(tmp_path, settings, store):
+    path = tmp_path / "take.wav"
+    ffmpeg(*sine(2), path)
+    quick = settings.model_copy(
+        update={"media_timeout_seconds": 0.001, "media_timeout_per_second": 0.0}
+    )
+    asset_id = upload(store, path.read_bytes(), "take.wav")
+    m = pipeline.process(asset_id, quick, store)
+    assert (m.status, m.error.code, m.error.stage) == ("failed", "timeout", "media")
+    assert m.progress is None
+    assert load_manifest(store, asset_id).progress is None
