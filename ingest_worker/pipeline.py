@@ -101,6 +101,7 @@ def _process(asset_id: str, settings: Settings | None, store: ObjectStore | None
         log.exception("asset %s: unexpected error", asset_id)
         manifest.status = "failed"
         manifest.error = AssetError(stage="pipeline", code="internal_error", message=str(exc))
+    manifest.progress = None  # ended either way: a failed transcode is not still under way
     save_manifest(store, manifest)
     return manifest
 

@@ -194,7 +194,8 @@ def reprocess(
     ] = None,
     every: Annotated[bool, typer.Option("--all", help="every asset the filters pass")] = False,
     kind: Annotated[
-        str | None, typer.Option(help="only this kind: image, complex_image, vector, document")
+        str | None,
+        typer.Option(help="only this kind: image, complex_image, vector, document, video, audio"),
     ] = None,
     status_: Annotated[
         str | None, typer.Option("--status", help="only assets in this status, e.g. failed")
@@ -459,8 +460,19 @@ def reindex(
 def search(
     query: Annotated[str, typer.Argument(help="words, or a description of what you look for")],
     limit: Annotated[int, typer.Option(min=1, max=100, help="how many results")] = 20,
-    kind: Annotated[str | None, typer.Option(help="image, complex_image, vector, document")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="image, complex_image, vector, document, video, audio")
+    ] = None,
     label: Annotated[str | None, typer.Option(help="only assets with this label")] = None,
+    codec: Annotated[
+        str | None, typer.Option(help="videos and audio in this codec: h264, aac, mp3, ...")
+    ] = None,
+    min_duration: Annotated[
+        float | None, typer.Option(min=0, help="videos and audio at least this long (s)")
+    ] = None,
+    max_duration: Annotated[
+        float | None, typer.Option(min=0, help="videos and audio at most this long (s)")
+    ] = None,
     data_dir: Annotated[
         Path | None,
         typer.Option(help="read this data folder's index directly, without a server"),
@@ -478,10 +490,13 @@ def search(
         raise CliError(Exit.USAGE, f"{kind!r} is not one of {', '.join(_KINDS)}")
     if data_dir is not None and server is not None:
         raise CliError(Exit.USAGE, "pass --data-dir (a local index) or --server, not both")
+    given = dict(kind=kind, label=label, codec=codec, min_duration=min_duration,
+                 max_duration=max_duration)  # fmt: skip
+    filters = {k: v for k, v in given.items() if v is not None}
     if data_dir is not None:
-        body = _search_local(data_dir, query, limit, kind, label)
+        body = _search_local(data_dir, query, limit, filters)
     else:
-        params = {"q": query, "limit": limit, "kind": kind, "label": label}
+        params = {"q": query, "limit": limit, **filters}
         with PicshaClient(resolve_target(server, api_key)) as client:
             body = client.search({k: v for k, v in params.items() if v is not None})
     if body.get("note"):
@@ -506,7 +521,7 @@ def search(
 
 
 def _search_local(
-    data_dir: Path, query: str, limit: int, kind: str | None, label: str | None
+    data_dir: Path, query: str, limit: int, filters: dict[str, Any]
 ) -> dict[str, Any]:
     """The index in a data folder, without a server: the same answer shape as /v1/search."""
     from dataclasses import asdict
@@ -525,7 +540,7 @@ def _search_local(
         note = f"keyword search only: {exc}"
     index = open_index(settings)
     try:
-        page = index.search(query, vector, model, Filters(kind=kind, label=label), limit)
+        page = index.search(query, vector, model, Filters(**filters), limit)
     finally:
         index.close()
     body = {"items": [asdict(h) for h in page.hits], "total": page.total}

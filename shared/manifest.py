@@ -152,6 +152,9 @@ class MediaInfo(_Model):
     channels: int | None = None
     container: str | None = None  # ffprobe's format_name: "mov,mp4,m4a,3gp,3g2,mj2", ...
     tags: MediaTags | None = None
+    # What poster.jpg shows: "cover_art" (embedded picture) or "waveform" (audio drawn):
+    # analysis looks at a cover, not at a waveform.
+    poster_source: str | None = None
 
 
 class Progress(_Model):

@@ -51,7 +51,8 @@ def info_from_probe(data: dict[str, Any]) -> MediaInfo:
         duration=_float(fmt.get("duration")),
         bit_rate=_int(fmt.get("bit_rate")),
         container=fmt.get("format_name"),
-        tags=_tags(fmt.get("tags") or {}),
+        # Ogg (Vorbis, Opus) keeps its comments on the stream, not the container.
+        tags=_tags({**((audio or {}).get("tags") or {}), **(fmt.get("tags") or {})}),
     )
     if video is not None:
         rotation = rotation_of(video)

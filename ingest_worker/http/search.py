@@ -18,7 +18,6 @@ from ingest_worker.http.jobs import enqueue_ingest
 from shared import newest
 from shared.ai import (
     CapabilityMissing,
-    ImageFacts,
     ProviderError,
     ProviderUnavailable,
 )
@@ -78,7 +77,8 @@ def search(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     kind: Annotated[
-        Literal["image", "complex_image", "vector", "document", "other"] | None, Query()
+        Literal["image", "complex_image", "vector", "document", "video", "audio", "other"] | None,
+        Query(),
     ] = None,
     mime: Annotated[str | None, Query(max_length=255)] = None,
     label: Annotated[str | None, Query(max_length=255)] = None,
@@ -86,9 +86,43 @@ def search(
     camera: Annotated[str | None, Query(max_length=255)] = None,
     date_from: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}([T ][\d:.+-Z]*)?$")] = None,
     date_to: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}([T ][\d:.+-Z]*)?$")] = None,
+    min_duration: Annotated[
+        float | None,
+        Query(
+            ge=0,
+            description="Videos and audio at least this long (seconds); stills never"
+            " match a duration filter",
+        ),
+    ] = None,
+    max_duration: Annotated[
+        float | None, Query(ge=0, description="Videos and audio at most this long (seconds)")
+    ] = None,
+    codec: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="A video or audio codec as ffprobe names it, whole"
+            " and case-insensitive: `h264`, `hevc`, `vp9`, `av1`, `aac`, `mp3`, `flac`,"
+            " `opus`, ...",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
-    """Ranked assets: keyword (BM25) and embedding results fused by reciprocal rank."""
-    filters = Filters(kind, mime, label, has_faces, camera, date_from, date_to)
+    """Ranked assets: keyword (BM25) and embedding results fused by reciprocal rank.
+
+    A video's or audio file's title, artist and album tags are matched like its other
+    metadata."""
+    filters = Filters(
+        kind,
+        mime,
+        label,
+        has_faces,
+        camera,
+        date_from,
+        date_to,
+        min_duration=min_duration,
+        max_duration=max_duration,
+        codec=codec,
+    )
     vector, model, reason = _query_vector(settings, q)
     try:
         page = index.search(q, vector, model, filters, limit, cursor)
@@ -154,7 +188,9 @@ def _alt_text_events(settings: Settings, store: ObjectStore, manifest: Manifest)
     chunks = None
     try:
         provider = runtime.provider(settings)
-        facts = ImageFacts(filename=manifest.source.filename, kind=manifest.kind)
+        from ingest_worker.stages.analysis import manifest_facts
+
+        facts = manifest_facts(manifest)  # a video's or audio's duration and tags too
         chunks = provider.stream_alt_text(facts, _stream_source(store, manifest, provider))
     except (ProviderUnavailable, ProviderError, CapabilityMissing) as exc:
         log.info("alt text stream for %s falls back to the stored text: %s", manifest.id, exc)

@@ -86,7 +86,7 @@ def _ended(record: Analysis, status: str, **fields: object) -> Analysis:
 def _run(
     manifest: Manifest, store: ObjectStore, provider: AIProvider, record: Analysis
 ) -> Analysis:
-    facts = _manifest_facts(manifest)
+    facts = manifest_facts(manifest)
     jpeg = _model_image(manifest, store, provider)
     hash_ = None
     if manifest.kind == "document" or (manifest.source.mime or "").startswith("text/"):
@@ -134,7 +134,7 @@ def _run(
     )
 
 
-def _manifest_facts(manifest: Manifest) -> ImageFacts:
+def manifest_facts(manifest: Manifest) -> ImageFacts:
     meta = manifest.metadata
     camera = None
     place = None
@@ -144,19 +144,33 @@ def _manifest_facts(manifest: Manifest) -> ImageFacts:
         place = ", ".join(
             str(iptc[k]) for k in ("City", "Country-PrimaryLocationName") if iptc.get(k)
         )
+    media = manifest.media
+    tags = media.tags.model_dump(exclude_none=True) if media and media.tags else {}
     return ImageFacts(
         camera=camera,
         taken_at=meta.taken_at if meta else None,
         place=place or None,
         filename=manifest.source.filename,
         kind=manifest.kind,
+        duration=media.duration if media else None,
+        media_tags=tags,
     )
 
 
 def source_key(manifest: Manifest, store: ObjectStore) -> str | None:
     """What a model should look at: the proxy or poster where one exists, else the original
-    when it is an image libvips reads (documents without a poster have nothing to see)."""
-    for name in ("proxy", "poster"):
+    when it is an image libvips reads (documents without a poster have nothing to see).
+
+    Videos and audio: the poster (a frame, or the cover art), never the original; an audio
+    poster drawn as a waveform holds no labels, faces or text, so there is nothing to see.
+    """
+    if manifest.kind in ("video", "audio"):
+        if manifest.media and manifest.media.poster_source == "waveform":
+            return None
+        names: tuple[str, ...] = ("poster",)
+    else:
+        names = ("proxy", "poster")
+    for name in names:
         if name in manifest.derivatives:
             return manifest.derivatives[name].key
         key = derivative_key(manifest.id, name)

@@ -81,6 +81,8 @@ def sniff(path: Path, filename: str | None = None) -> Sniffed:
     with open(path, "rb") as f:
         head = f.read(64 * 1024)
     mime = magic.from_buffer(head, mime=True)
+    if mime == "application/octet-stream" and head.startswith(b"ID3"):
+        mime = _after_id3(path, head) or mime
     if mime in WEB_NATIVE:
         return Sniffed(mime, "image", "web")
     if mime in RAW_MIMES or (mime in _RAW_CANDIDATES and _is_camera_raw(path)):
@@ -139,6 +141,20 @@ def _raw_mime(head: bytes) -> str:
     if b"\x12\xc6" in head[:4096] or b"\xc6\x12" in head[:4096]:  # DNGVersion tag id
         return "image/x-adobe-dng"
     return "image/x-raw"
+
+
+def _after_id3(path: Path, head: bytes) -> str | None:
+    """The type of the audio behind an ID3v2 tag: a tag with cover art easily outgrows the
+    64 KiB libmagic sees, which then finds nothing it knows."""
+    if len(head) < 10:
+        return None
+    size = 10 + sum((b & 0x7F) << 7 * (3 - i) for i, b in enumerate(head[6:10]))  # syncsafe
+    size += 10 if head[5] & 0x10 else 0  # a footer
+    with open(path, "rb") as f:
+        f.seek(size)
+        after = f.read(64 * 1024)
+    mime = magic.from_buffer(after, mime=True) if after else ""
+    return mime if mime.startswith("audio/") else None
 
 
 def _is_svgz(path: Path) -> bool:

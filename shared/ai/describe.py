@@ -33,11 +33,42 @@ def _filename_words(filename: str) -> str:
     return " ".join(re.findall(r"[^\W_]+", stem))
 
 
+def clock(seconds: float) -> str:
+    """A duration as players show it: 0:07, 3:12, 1:02:03."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _media_head(facts: ImageFacts, seen: str, video: str, audio: str) -> str | None:
+    """'An audio recording (3:12): "Night Train" by The Sleepers, from Timetables, with
+    cover art of jellyfish' / 'A video (1:02), showing beach'; None for stills."""
+    name = {"video": video, "audio": audio}.get(facts.kind or "")
+    if name is None:
+        return None
+    head = f"{name} ({clock(facts.duration)})" if facts.duration is not None else name
+    tags = facts.media_tags
+    if tags.get("title"):
+        head += f': "{tags["title"]}"'
+    if tags.get("artist"):
+        head += f" by {tags['artist']}"
+    if tags.get("album"):
+        head += f"{',' if tags.get('title') or tags.get('artist') else ''} from {tags['album']}"
+    if seen:
+        # An audio file's picture is its cover art; a video's, a frame of it.
+        head += f", {'with cover art of' if facts.kind == 'audio' else 'showing'} {seen}"
+    return head
+
+
 def description(facts: ImageFacts, max_chars: int = 2000) -> str:
     parts: list[str] = []
-    subject = {"document": "A document", "vector": "A drawing"}.get(facts.kind or "", "A photo")
     labels = _labels(facts)
-    parts.append(f"{subject} of {'; '.join(labels)}." if labels else f"{subject}.")
+    media = _media_head(facts, "; ".join(labels), "A video", "An audio recording")
+    if media is not None:
+        parts.append(f"{media}.")
+    else:
+        subject = {"document": "A document", "vector": "A drawing"}.get(facts.kind or "", "A photo")
+        parts.append(f"{subject} of {'; '.join(labels)}." if labels else f"{subject}.")
     if facts.faces:
         parts.append(f"Shows {_people(len(facts.faces))} (faces).")
     if facts.colors:
@@ -60,10 +91,14 @@ def description(facts: ImageFacts, max_chars: int = 2000) -> str:
 def alt_text(facts: ImageFacts) -> str:
     """Short, screen-reader friendly; says only what was detected."""
     labels = _labels(facts)[:2]
-    if facts.kind == "document":
+    seen = " or ".join(lb.split(",")[0] for lb in labels)
+    media = _media_head(facts, seen, "Video", "Audio")
+    if media is not None:
+        head = media
+    elif facts.kind == "document":
         head = "Document"
     elif labels:
-        head = "Image of " + " or ".join(lb.split(",")[0] for lb in labels)
+        head = f"Image of {seen}"
     else:
         head = "Image"
     bits = []

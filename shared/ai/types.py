@@ -40,6 +40,8 @@ class ImageFacts:
     filename: str = ""
     kind: str | None = None
     document_text: str = ""
+    duration: float | None = None  # seconds: videos and audio
+    media_tags: dict[str, str] = field(default_factory=dict)  # title, artist, album
 
 
 class ProviderUnavailable(Exception):

@@ -42,6 +42,8 @@ class IndexDoc:
     camera: str | None = None
     date: str | None = None  # ISO 8601: taken_at, else created_at
     created_at: str | None = None
+    duration: float | None = None  # seconds: videos and audio
+    codecs: list[str] = field(default_factory=list)  # video and audio codec names, lower case
     embedding_model: str | None = None
     vector: np.ndarray | None = None  # float32, L2-normalised
     # (box as fractions, descriptor) of each face that has one: groups people
@@ -59,6 +61,9 @@ class Filters:
     camera: str | None = None  # substring, case-insensitive ("nikon", "COOLPIX P6000")
     date_from: str | None = None  # ISO date or datetime, inclusive
     date_to: str | None = None  # inclusive: a bare date covers that whole day
+    min_duration: float | None = None  # seconds, inclusive: only videos and audio pass
+    max_duration: float | None = None
+    codec: str | None = None  # a video or audio codec ("h264", "aac"), case-insensitive
 
 
 @dataclass

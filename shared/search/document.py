@@ -30,6 +30,12 @@ def doc_from_manifest(manifest: Manifest) -> IndexDoc:
                     " ".join(map(str, value)) if isinstance(value, list) else str(value)
                 )
         date = _iso(meta.taken_at)
+    media = manifest.media
+    codecs: list[str] = []
+    if media is not None:
+        codecs = [c.lower() for c in (media.video_codec, media.audio_codec) if c]
+        if media.tags is not None:  # title, artist, album: found by keyword
+            meta_words += [v for v in media.tags.model_dump().values() if v]
     labels = [lb.name for lb in analysis.labels if lb.name]
     faces = analysis.faces or []
     embedding = analysis.embedding
@@ -57,6 +63,8 @@ def doc_from_manifest(manifest: Manifest) -> IndexDoc:
         camera=camera,
         date=date or manifest.created_at.isoformat(),
         created_at=manifest.created_at.isoformat(),
+        duration=media.duration if media is not None else None,
+        codecs=codecs,
         embedding_model=embedding.model if embedding and vector is not None else None,
         vector=vector,
         face_vectors=face_vectors,

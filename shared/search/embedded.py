@@ -45,14 +45,16 @@ BROWSE_COUNT_CAP = 10_000  # `total` of a query-less listing stops counting here
 # FTS column weights: a word in the labels or filename says more than one in a long text.
 _BM25 = "bm25(fts, 2.0, 3.0, 1.0, 1.5, 1.0)"
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
     rowid INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: vector caches append by rowid
     id TEXT NOT NULL UNIQUE,
     kind TEXT, mime TEXT, filename TEXT, labels TEXT, description TEXT, ocr_text TEXT,
     alt_text TEXT, metadata_text TEXT, has_faces INTEGER, face_count INTEGER,
-    camera TEXT, date TEXT, created_at TEXT
+    camera TEXT, date TEXT, created_at TEXT,
+    duration REAL,  -- seconds, videos and audio
+    codecs TEXT  -- '|h264|aac|': a codec matches whole, between its bars
 );
 CREATE TABLE IF NOT EXISTS vectors (
     rowid INTEGER PRIMARY KEY,  -- = docs.rowid
@@ -137,8 +139,8 @@ class EmbeddedIndex(SearchIndex):
             self._delete_rowid(old[0])
         cur = self._db.execute(
             "INSERT INTO docs (id, kind, mime, filename, labels, description, ocr_text,"
-            " alt_text, metadata_text, has_faces, face_count, camera, date, created_at)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " alt_text, metadata_text, has_faces, face_count, camera, date, created_at,"
+            " duration, codecs) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 doc.id,
                 doc.kind,
@@ -154,6 +156,8 @@ class EmbeddedIndex(SearchIndex):
                 doc.camera,
                 doc.date,
                 doc.created_at,
+                doc.duration,
+                _codecs(doc.codecs),
             ),
         )
         rowid = cur.lastrowid
@@ -411,7 +415,20 @@ def _filter_sql(filters: Filters | None) -> tuple[str, list]:
         # A bare date covers its whole day: '2008-10-22' < '2008-10-22T…' < '2008-10-22~'.
         clauses.append("d.date <= ?")
         params.append(filters.date_to + ("~" if len(filters.date_to) == 10 else ""))
+    if filters.min_duration is not None:
+        clauses.append("d.duration >= ?")  # NULL (a still) is never >= anything
+        params.append(filters.min_duration)
+    if filters.max_duration is not None:
+        clauses.append("d.duration <= ?")
+        params.append(filters.max_duration)
+    if filters.codec:
+        clauses.append("instr(d.codecs, ?) > 0")
+        params.append(_codecs([filters.codec]))
     return (" AND ".join(clauses) or "1"), params
+
+
+def _codecs(names: list[str]) -> str | None:
+    return "|" + "|".join(n.lower().strip() for n in names) + "|" if names else None
 
 
 # Entries with their vector (if any): the one way rows are read back into IndexDocs.
@@ -438,6 +455,8 @@ def _doc(row: sqlite3.Row) -> IndexDoc:
         camera=row["camera"],
         date=row["date"],
         created_at=row["created_at"],
+        duration=row["duration"],
+        codecs=[c for c in (row["codecs"] or "").split("|") if c],
         embedding_model=row["embedding_model"],
         vector=None if blob is None else np.frombuffer(blob, dtype="<f4").astype(np.float32),
     )

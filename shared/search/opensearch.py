@@ -34,6 +34,12 @@ VECTOR_CANDIDATES = 200
 TEXT_FIELDS = ["filename^2", "labels^3", "description", "ocr_text^1.5", "metadata_text"]
 _TEXT = {"type": "text", "analyzer": "folded"}
 _KEYWORD_LC = {"type": "keyword", "normalizer": "lowercase"}
+# Fields added after the first indices were made: put into an existing index's mapping
+# (adding fields is allowed; the mapping is strict, so a document with them would fail).
+MEDIA_PROPERTIES: dict[str, Any] = {
+    "duration": {"type": "float"},  # seconds, videos and audio
+    "codecs": _KEYWORD_LC,
+}
 
 
 def index_body(dim: int) -> dict[str, Any]:
@@ -67,6 +73,7 @@ def index_body(dim: int) -> dict[str, Any]:
                 "camera": {**_TEXT, "fields": {"raw": _KEYWORD_LC}},
                 "date": {"type": "date"},
                 "created_at": {"type": "date"},
+                **MEDIA_PROPERTIES,
                 "embedding_model": {"type": "keyword"},
                 "vector": {
                     "type": "knn_vector",
@@ -131,6 +138,8 @@ class OpenSearchIndex(SearchIndex):
         )
         if not self.client.indices.exists(index=self.index):
             self.client.indices.create(index=self.index, body=body, ignore=400)  # raced: fine
+        else:
+            self.client.indices.put_mapping(index=self.index, body={"properties": MEDIA_PROPERTIES})
         self._ready = True
 
     # -- writes ---------------------------------------------------------------------------
@@ -289,6 +298,15 @@ def filter_clauses(filters: Filters | None) -> list[dict[str, Any]]:
             # A bare date covers its whole day (date math rounding, as the embedded index).
             rng["lte"] = filters.date_to + ("||/d" if len(filters.date_to) == 10 else "")
         out.append({"range": {"date": rng}})
+    if filters.min_duration is not None or filters.max_duration is not None:
+        span: dict[str, float] = {}  # a still has no duration: out of any range
+        if filters.min_duration is not None:
+            span["gte"] = filters.min_duration
+        if filters.max_duration is not None:
+            span["lte"] = filters.max_duration
+        out.append({"range": {"duration": span}})
+    if filters.codec:
+        out.append({"term": {"codecs": filters.codec.lower().strip()}})
     return out
 
 
@@ -342,6 +360,8 @@ def _source(doc: IndexDoc, dim: int) -> dict[str, Any]:
         "camera": doc.camera,
         "date": doc.date,
         "created_at": doc.created_at,
+        "duration": doc.duration,
+        "codecs": doc.codecs,
         "embedding_model": None,
     }
     # A vector of another size than the mapping (another provider's) is left out, not refused.
@@ -368,6 +388,8 @@ def _doc(src: dict[str, Any]) -> IndexDoc:
         camera=src.get("camera"),
         date=src.get("date"),
         created_at=src.get("created_at"),
+        duration=src.get("duration"),
+        codecs=list(src.get("codecs") or []),
         embedding_model=src.get("embedding_model"),
         vector=None if vector is None else np.asarray(vector, dtype=np.float32),
     )

@@ -71,3 +71,29 @@ def test_search_honours_server_and_api_key(served, tmp_path):
     refused = picsha("search", "bollard", "--server", served.base, "--api-key", "wrong")
     assert refused.returncode == 4
     assert_one_clean_line(refused)
+
+
+def test_search_filters_recordings_by_codec_and_duration(tmp_path):
+    data = tmp_path / "data"
+    store = LocalStore(data / "objects")
+    songs = {}
+    for name, codec, seconds in [("ballad.mp3", "mp3", 200.0), ("jingle.m4a", "aac", 15.0)]:
+        m = Manifest(
+            id=new_id(), status="ready", kind="audio",
+            source=Source(filename=name, size=1, sha256="0" * 64),
+            media={"duration": seconds, "audio_codec": codec},
+        )  # fmt: skip
+        save_manifest(store, m)
+        songs[name] = m.id
+    runner = CliRunner()
+    assert runner.invoke(app, ["reindex", "--data-dir", str(data)]).exit_code == 0
+
+    def found(*args: str) -> set[str]:
+        result = runner.invoke(app, ["search", "", "--data-dir", str(data), "--json", *args])
+        assert result.exit_code == 0, result.output
+        return {item["id"] for item in json.loads(result.output)["items"]}
+
+    assert found("--codec", "MP3") == {songs["ballad.mp3"]}
+    assert found("--max-duration", "60") == {songs["jingle.m4a"]}
+    assert found("--min-duration", "10", "--kind", "audio") == set(songs.values())
+    assert found("--min-duration", "300") == set()

@@ -53,3 +53,30 @@ def test_colour_names():
 def test_summary_of_empty_or_tiny_text():
     assert extractive_summary("") == ""
     assert extractive_summary("Just a title") == "Just a title"
+
+
+SONG = ImageFacts(
+    kind="audio",
+    duration=192.4,
+    media_tags={"title": "Night Train", "artist": "The Sleepers", "album": "Timetables"},
+    labels=[Label("jellyfish", 0.5)],
+    filename="night_train.mp3",
+)
+
+
+def test_audio_says_it_is_audio_with_its_length_and_tags():
+    assert description(SONG).startswith(
+        'An audio recording (3:12): "Night Train" by The Sleepers, from Timetables, '
+        "with cover art of jellyfish."
+    )
+    assert alt_text(SONG) == (
+        'Audio (3:12): "Night Train" by The Sleepers, from Timetables, with cover art of jellyfish.'
+    )
+    assert alt_text(ImageFacts(kind="audio", media_tags={"artist": "X"})) == "Audio by X."
+
+
+def test_video_says_it_is_a_video_with_its_length():
+    clip = ImageFacts(kind="video", duration=3723, labels=[Label("seashore, coast", 0.5)])
+    assert description(clip) == "A video (1:02:03), showing seashore, coast."
+    assert alt_text(clip) == "Video (1:02:03), showing seashore."
+    assert alt_text(ImageFacts(kind="video")) == "Video."

@@ -166,6 +166,43 @@ def test_filters_narrow_both_an_empty_query_and_a_ranked_one(index, filters, exp
     assert set(ids(ranked)) <= expected
 
 
+MEDIA = [
+    IndexDoc(id="song", kind="audio", filename="night_train.mp3", date="2019-01-01",
+             duration=192.4, codecs=["mp3"], metadata_text="Night Train The Sleepers",
+             embedding_model=MODEL, vector=vec(0, 0, 0, 1)),
+    IndexDoc(id="clip", kind="video", filename="launch.mp4", date="2018-01-01",
+             duration=62.0, codecs=["h264", "aac"], embedding_model=MODEL,
+             vector=vec(0, 0, 0, 0, 1)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (Filters(kind="audio"), {"song"}),
+        (Filters(min_duration=60), {"song", "clip"}),  # stills have no duration
+        (Filters(min_duration=62, max_duration=62), {"clip"}),  # inclusive
+        (Filters(max_duration=100), {"clip"}),
+        (Filters(codec="AAC"), {"clip"}),
+        (Filters(codec="mp3", kind="audio"), {"song"}),
+        (Filters(codec="h264", min_duration=100), set()),
+        (Filters(codec="h26"), set()),  # a whole codec name, not a part
+    ],
+)
+def test_duration_and_codec_filter_videos_and_audio(index, filters, expected):
+    index.upsert_many(MEDIA)
+    assert set(ids(index.search("", filters=filters))) == expected
+    ranked = index.search("a", vector=vec(1, 1, 1, 1, 1), embedding_model=MODEL, filters=filters)
+    assert set(ids(ranked)) == expected  # the vector side is filtered too
+
+
+def test_media_fields_round_trip_and_tags_are_keywords(index):
+    index.upsert_many(MEDIA)
+    got = index.get("clip")
+    assert (got.duration, got.codecs) == (62.0, ["h264", "aac"])
+    assert ids(index.search("sleepers")) == ["song"]
+
+
 def test_an_empty_query_lists_newest_first(index):
     assert ids(index.search("")) == ["invoice", "novector", "astronaut", "cat"]
 

@@ -53,6 +53,7 @@ def os_index():
     RecordingConnection.routes = [
         ("PUT", "/_index_template/picsha-assets", 200, {"acknowledged": True}),
         ("HEAD", "/picsha-assets", 200, {}),
+        ("PUT", "/picsha-assets/_mapping", 200, {"acknowledged": True}),
     ]
     client = OpenSearch(hosts=["http://opensearch.test:9200"], connection_class=RecordingConnection)
     return OpenSearchIndex(client, "picsha-assets", dim=4)
@@ -90,6 +91,34 @@ def test_the_index_template_maps_vectors_as_hnsw_knn_vectors(os_index):
     assert template["template"]["settings"]["index"]["knn"] is True
     ((_, _, _, created),) = sent("PUT", "/picsha-assets")
     assert created["mappings"] == template["template"]["mappings"]
+
+
+def test_an_existing_index_gets_the_media_fields_added(os_index):
+    """The mapping is strict: without them a video's document would be refused."""
+    route("POST", "/picsha-assets/_count", {"count": 3})
+    assert os_index.count() == 3
+    ((_, _, _, added),) = sent("PUT", "/picsha-assets/_mapping")
+    assert added["properties"]["duration"] == {"type": "float"}
+    assert added["properties"]["codecs"]["type"] == "keyword"
+
+
+def test_media_fields_are_sent_filtered_and_read_back(os_index):
+    route("PUT", "/picsha-assets/_doc/v1", {"result": "created"})
+    os_index.upsert(IndexDoc(id="v1", kind="video", duration=62.5, codecs=["h264", "aac"]))
+    ((_, _, _, body),) = sent("PUT", "/picsha-assets/_doc/v1")
+    assert (body["duration"], body["codecs"]) == (62.5, ["h264", "aac"])
+    source = _source("v1", kind="video", duration=62.5, codecs=["h264", "aac"])
+    found = {"hits": {"total": {"value": 1}, "hits": [{"_id": "v1", "_source": source}]}}
+    route("POST", "/picsha-assets/_search", found)
+    page = os_index.search("", filters=Filters(min_duration=60, max_duration=120, codec="H264"))
+    assert [h.id for h in page.hits] == ["v1"]
+    ((_, _, _, query),) = sent("POST", "/picsha-assets/_search")
+    flt = query["query"]["bool"]["filter"]
+    assert {"range": {"duration": {"gte": 60, "lte": 120}}} in flt
+    assert {"term": {"codecs": "h264"}} in flt
+    route("GET", "/picsha-assets/_doc/v1", {"_id": "v1", "found": True, "_source": source})
+    got = os_index.get("v1")
+    assert (got.duration, got.codecs) == (62.5, ["h264", "aac"])
 
 
 def test_upsert_sends_the_document_with_a_unit_vector(os_index):
