@@ -32,6 +32,8 @@ def test_page_is_served_with_a_strict_csp(client):
     assert r.status_code == 200 and "Picsha console" in r.text
     csp = r.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    assert directives["connect-src"] == "'self'"  # local mode: nothing but this origin
     assert client.get("/console/static/console.js").status_code == 200
 
 
@@ -145,3 +147,18 @@ def test_s3_downloads_redirect_to_a_presigned_attachment(tmp_path, s3_endpoint, 
     assert fetched.headers["content-disposition"].startswith(
         'attachment; filename="raw photo-proxy.jpg"'
     )
+
+
+def test_s3_mode_csp_lets_the_page_reach_the_bucket_and_nothing_else(
+    tmp_path, s3_endpoint, s3_bucket
+):
+    settings = Settings(data_dir=tmp_path / "data", api_keys=[KEY], storage="s3",
+                        s3_bucket=s3_bucket, s3_endpoint_url=s3_endpoint)  # fmt: skip
+    client = TestClient(create_app(settings))
+    csp = client.get("/console").headers["content-security-policy"]
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    # Presigned uploads POST to the bucket; /media and big renders may redirect to it.
+    assert directives["connect-src"] == f"'self' {s3_endpoint}"
+    assert directives["media-src"] == f"'self' blob: {s3_endpoint}"
+    assert directives["img-src"] == f"'self' data: blob: {s3_endpoint}"
+    assert directives["default-src"] == "'none'"

@@ -214,38 +214,102 @@ function onSearch(event) {
 }
 
 // ---------------------------------------------------------------- uploads
-function uploadFiles(files) {
+// How the server takes uploads (/healthz "upload", as `picsha ingest` reads it): behind an
+// API gateway (S3 mode) a request body is capped, so files above `max_body_bytes` go
+// straight to the bucket through a presigned form and the bucket's event starts ingest.
+let uploadWays = null;
+function uploadCapabilities() {
+  uploadWays ??= fetch("/healthz", { credentials: "same-origin" })
+    .then((r) => r.json()).then((b) => (b && b.upload) || {}).catch(() => ({}));
+  return uploadWays;
+}
+
+function goesPresigned(upload, file) {
+  if (upload.presigned !== true) return false;
+  const limit = upload.max_body_bytes;
+  return !(Number.isInteger(limit) && limit >= 0) || file.size > limit; // no limit stated: all
+}
+
+async function uploadFiles(files) {
+  files = [...files]; // the input is cleared while the capabilities are read
   const list = $("uploads");
   const preRender = $("pre-render").checked;
+  const upload = await uploadCapabilities();
   for (const file of files) {
     const bar = el("progress", { max: "100", value: "0" });
     const status = el("span", { class: "state", text: "uploading" });
     const row = el("li", {}, el("span", { class: "name", text: file.name, title: file.name }), bar, status);
     list.prepend(row);
-    const form = new FormData();
-    form.append("file", file, file.name);
-    form.append("pre_render_sizes", preRender ? "true" : "false");
-    const xhr = new XMLHttpRequest(); // fetch() reports no upload progress
-    xhr.open("POST", `${API}/v1/assets`);
-    xhr.setRequestHeader("x-picsha-console", "1");
+    const send = goesPresigned(upload, file) ? sendPresigned : sendToApi;
+    send(file, preRender, bar).then((id) => {
+      bar.value = 100;
+      row.dataset.id = id;
+      follow(id, status);
+    }, (err) => setState(status, "failed", err.message));
+  }
+}
+
+// XMLHttpRequest, not fetch(): fetch reports no upload progress.
+function post(url, form, bar, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", url);
+    for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
     xhr.upload.addEventListener("progress", (e) => {
       if (e.lengthComputable) bar.value = Math.round((100 * e.loaded) / e.total);
     });
-    xhr.addEventListener("load", () => {
-      let body = null;
-      try { body = JSON.parse(xhr.responseText); } catch { /* shown below */ }
-      if (xhr.status !== 202 || !body || !ID_RE.test(body.id)) {
-        const err = body && body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${xhr.status}`;
-        setState(status, "failed", err);
-        return;
-      }
-      bar.value = 100;
-      row.dataset.id = body.id;
-      follow(body.id, status);
-    });
-    xhr.addEventListener("error", () => setState(status, "failed", "network error"));
+    xhr.addEventListener("load", () => resolve(xhr));
+    xhr.addEventListener("error", () => reject(new Error("network error")));
     xhr.send(form);
+  });
+}
+
+async function sendToApi(file, preRender, bar) {
+  const form = new FormData();
+  form.append("file", file, file.name);
+  form.append("pre_render_sizes", preRender ? "true" : "false");
+  const xhr = await post(`${API}/v1/assets`, form, bar, { "x-picsha-console": "1" });
+  let body = null;
+  try { body = JSON.parse(xhr.responseText); } catch { /* shown below */ }
+  if (xhr.status === 401) showSignIn();
+  if (xhr.status !== 202 || !body || !ID_RE.test(body.id)) {
+    throw new Error(body && body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${xhr.status}`);
   }
+  return body.id;
+}
+
+// POST /v1/assets/presigned names the asset and hands out a form for the bucket; the bytes
+// go there directly (never through this server or the gateway), the file last.
+async function sendPresigned(file, preRender, bar) {
+  const created = await api("/v1/assets/presigned", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ filename: file.name, content_type: file.type || null, pre_render_sizes: preRender }),
+  });
+  const target = created && created.upload;
+  if (!ID_RE.test(created.id) || !target || typeof target.url !== "string") throw new Error("no upload form");
+  const form = new FormData();
+  for (const [k, v] of Object.entries(target.fields || {})) form.append(k, v);
+  form.append("file", file, file.name);
+  let xhr;
+  try {
+    xhr = await post(target.url, form, bar);
+  } catch (err) {
+    forget(created.id);
+    throw new Error(`cannot reach the bucket (${err.message})`);
+  }
+  if (xhr.status >= 300) {
+    forget(created.id);
+    const xml = new DOMParser().parseFromString(xhr.responseText || "<x/>", "application/xml");
+    const field = (name) => (xml.getElementsByTagName(name)[0] || {}).textContent;
+    throw new Error(`the bucket refused it: ${field("Code") || `HTTP ${xhr.status}`}${field("Message") ? `: ${field("Message")}` : ""}`);
+  }
+  return created.id;
+}
+
+// An asset whose bytes never reached the bucket would wait as "queued" for ever.
+function forget(id) {
+  api(`/v1/assets/${id}`, { method: "DELETE" }).catch(() => {});
 }
 
 function setState(node, value, message) {
