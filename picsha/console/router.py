@@ -176,8 +176,10 @@ class ApiProxy:
             return
         if rel == "/sign":
             url = parse_qs(scope.get("query_string", b"").decode()).get("url", [""])[0]
-            if not url.startswith("/render/"):
-                await _json(send, 400, _error("invalid_request", "url must be a /render path"))
+            if not url.startswith(("/render/", "/media/")):
+                await _json(
+                    send, 400, _error("invalid_request", "url must be a /render or /media path")
+                )
                 return
             key_ = self.settings.signing_key
             await _json(send, 200, {"url": signing.sign_url(key_, url) if key_ else url})

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from picsha.app import create_app
 from picsha.console.router import STATIC
+from shared import signing
 from shared.ids import new_id
 from shared.keys import derivative_key, original_key
 from shared.manifest import DerivativeInfo, Manifest, Source, save_manifest
@@ -74,12 +75,16 @@ def test_proxy_needs_the_console_header_and_a_session(client):
     assert client.get("/console/api/v1/assets", headers=HEADER).status_code == 401
 
 
-def test_sign_endpoint_signs_render_paths_only(tmp_path):
+def test_sign_endpoint_signs_render_and_media_paths_only(tmp_path):
     settings = Settings(data_dir=tmp_path / "d", api_keys=[KEY], signing_key="s3cret")
     client = TestClient(create_app(settings))
     sign_in(client)
     r = client.get("/console/api/sign", params={"url": "/render/abc?wd=5"}, headers=HEADER)
     assert "sig=" in r.json()["url"]
+    media = "/media/abc/proxy.mp4"  # the <video> of a video asset (delivery's /media route)
+    signed = client.get("/console/api/sign", params={"url": media}, headers=HEADER).json()["url"]
+    path, sig = signed.split("?sig=")
+    assert path == media and signing.verify("s3cret", media, [], sig)
     bad = client.get("/console/api/sign", params={"url": "https://evil/"}, headers=HEADER)
     assert bad.status_code == 400
 
