@@ -7,7 +7,8 @@ becomes a `CliError` with one clear line and an exit code; the CLI prints it, no
 import mimetypes
 import re
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
@@ -19,6 +20,10 @@ from shared.settings import ClientSettings, Settings
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 TERMINAL = ("ready", "failed")
+# `503 queue_unavailable`: the server kept nothing, so an upload is sent again after its
+# Retry-After (bounded: a server that says an hour is not waited for), a few times.
+UPLOAD_ATTEMPTS = 4
+MAX_RETRY_AFTER = 30.0
 
 
 class Exit(IntEnum):
@@ -64,8 +69,15 @@ def resolve_target(server: str | None, api_key: str | None) -> Target:
 
 
 class PicshaClient:
-    def __init__(self, target: Target, pool: int = 8, timeout: float = 120) -> None:
+    def __init__(
+        self,
+        target: Target,
+        pool: int = 8,
+        timeout: float = 120,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.target = target
+        self.sleep = sleep
         headers = {"x-api-key": target.api_key} if target.api_key else {}
         limits = httpx.Limits(max_connections=pool + 2, max_keepalive_connections=pool + 2)
         self.http = httpx.Client(
@@ -82,8 +94,11 @@ class PicshaClient:
         self.close()
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return self.checked(self.send(method, path, **kwargs))
+
+    def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            response = self.http.request(method, path, **kwargs)
+            return self.http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
             raise CliError(
                 Exit.UNREACHABLE,
@@ -91,6 +106,8 @@ class PicshaClient:
                 "start one with `picsha serve` or pass --server",
                 fatal=True,
             ) from None
+
+    def checked(self, response: httpx.Response) -> httpx.Response:
         if response.status_code == 401:
             raise CliError(
                 Exit.REFUSED,
@@ -109,13 +126,19 @@ class PicshaClient:
     def upload(self, path: Path, pre_render_sizes: bool, presigned: bool = False) -> dict:
         if presigned:
             return self.upload_presigned(path, pre_render_sizes)
-        with path.open("rb") as f:
-            return self.request(
-                "POST",
-                "/v1/assets",
-                files={"file": (path.name, f)},
-                data={"pre_render_sizes": "true" if pre_render_sizes else "false"},
-            ).json()
+        # One key for every attempt: should an attempt reach the server after all, its
+        # retry answers the same asset instead of making a second one.
+        headers = {"Idempotency-Key": str(uuid.uuid4())}
+        data = {"pre_render_sizes": "true" if pre_render_sizes else "false"}
+        for attempt in range(1, UPLOAD_ATTEMPTS + 1):
+            with path.open("rb") as f:
+                response = self.send(
+                    "POST", "/v1/assets", files={"file": (path.name, f)}, data=data, headers=headers
+                )
+            if attempt == UPLOAD_ATTEMPTS or not _queue_unavailable(response):
+                break
+            self.sleep(_retry_after(response))
+        return self.checked(response).json()
 
     def upload_presigned(self, path: Path, pre_render_sizes: bool) -> dict:
         """Past an API gateway's body limit: the server hands out a form for the bucket
@@ -182,6 +205,21 @@ def error_of(response: httpx.Response) -> tuple[str, str]:
         return str(error["code"]), str(error["message"])
     except (ValueError, KeyError, TypeError):
         return f"http_{response.status_code}", response.text[:200] or response.reason_phrase
+
+
+def _queue_unavailable(response: httpx.Response) -> bool:
+    return response.status_code == 503 and error_of(response)[0] == "queue_unavailable"
+
+
+def _retry_after(response: httpx.Response) -> float:
+    """Retry-After in seconds (the server sends seconds, not an HTTP date), bounded."""
+    try:
+        seconds = float(response.headers.get("retry-after", "1"))
+    except ValueError:
+        seconds = 1.0
+    if seconds != seconds:  # NaN
+        seconds = 1.0
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 def _xml_field(text: str, name: str) -> str | None:

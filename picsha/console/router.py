@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from picsha.console.csp import console_csp
 from picsha.console.sessions import COOKIE, SessionStore
 from shared import signing
 from shared.errors import PicshaError
@@ -32,13 +33,7 @@ from shared.storage.base import content_disposition
 STATIC = Path(__file__).parent / "static"
 API_PREFIX = "/console/api"
 CONSOLE_HEADER = "x-picsha-console"
-# Nothing but this origin: scripts, styles, images, fetches. A second wall behind escaping.
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
-PAGE_HEADERS = {
-    "Content-Security-Policy": CSP,
+PAGE_HEADERS = {  # and the Content-Security-Policy of console_csp (csp.py)
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
@@ -58,8 +53,9 @@ def _settings(request: Request) -> Settings:
 
 
 @router.get("/console")
-def page() -> FileResponse:
-    return FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
+def page(request: Request) -> FileResponse:
+    headers = {**PAGE_HEADERS, "Content-Security-Policy": request.app.state.console_csp}
+    return FileResponse(STATIC / "index.html", headers=headers)
 
 
 @router.get("/console/")
@@ -180,8 +176,10 @@ class ApiProxy:
             return
         if rel == "/sign":
             url = parse_qs(scope.get("query_string", b"").decode()).get("url", [""])[0]
-            if not url.startswith("/render/"):
-                await _json(send, 400, _error("invalid_request", "url must be a /render path"))
+            if not url.startswith(("/render/", "/media/")):
+                await _json(
+                    send, 400, _error("invalid_request", "url must be a /render or /media path")
+                )
                 return
             key_ = self.settings.signing_key
             await _json(send, 200, {"url": signing.sign_url(key_, url) if key_ else url})
@@ -254,6 +252,7 @@ async def _json(send: Send, status: int, body: dict) -> None:
 def install_console(app: FastAPI, settings: Settings) -> None:
     sessions = SessionStore()
     app.state.console_sessions = sessions
+    app.state.console_csp = console_csp(app.state.store)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
     app.mount(API_PREFIX, ApiProxy(app, sessions, settings), name="console-api")
     app.include_router(router)

@@ -439,3 +439,13 @@ def test_outputs_tell_a_user_where_things_are(synth: Synth) -> None:
     for name in ("CdnDomain", "CdnUrl", "ApiUrl", "ApiKeyId", "GetApiKeyCommand"):
         assert name in outputs
     assert "get-secret-value" in _text(outputs["GetApiKeyCommand"]["Value"])
+
+
+def test_browsers_may_post_presigned_uploads_to_the_assets_bucket(synth: Synth) -> None:
+    # The console sends large files straight to the bucket (presigned POST form): without
+    # a CORS rule for its origin the browser refuses the answer and the upload fails.
+    props = synth.template["Resources"][_bucket_logical_id(synth)]["Properties"]
+    (rule,) = props["CorsConfiguration"]["CorsRules"]
+    assert {"POST", "PUT"} <= set(rule["AllowedMethods"])
+    assert rule["AllowedOrigins"] == ["*"]  # corsOrigins' default (cdk.json context)
+    assert rule["AllowedHeaders"] == ["*"]

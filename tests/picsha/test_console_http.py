@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from picsha.app import create_app
 from picsha.console.router import STATIC
+from shared import signing
 from shared.ids import new_id
 from shared.keys import derivative_key, original_key
 from shared.manifest import DerivativeInfo, Manifest, Source, save_manifest
@@ -32,6 +33,8 @@ def test_page_is_served_with_a_strict_csp(client):
     assert r.status_code == 200 and "Picsha console" in r.text
     csp = r.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    assert directives["connect-src"] == "'self'"  # local mode: nothing but this origin
     assert client.get("/console/static/console.js").status_code == 200
 
 
@@ -72,12 +75,16 @@ def test_proxy_needs_the_console_header_and_a_session(client):
     assert client.get("/console/api/v1/assets", headers=HEADER).status_code == 401
 
 
-def test_sign_endpoint_signs_render_paths_only(tmp_path):
+def test_sign_endpoint_signs_render_and_media_paths_only(tmp_path):
     settings = Settings(data_dir=tmp_path / "d", api_keys=[KEY], signing_key="s3cret")
     client = TestClient(create_app(settings))
     sign_in(client)
     r = client.get("/console/api/sign", params={"url": "/render/abc?wd=5"}, headers=HEADER)
     assert "sig=" in r.json()["url"]
+    media = "/media/abc/proxy.mp4"  # the <video> of a video asset (delivery's /media route)
+    signed = client.get("/console/api/sign", params={"url": media}, headers=HEADER).json()["url"]
+    path, sig = signed.split("?sig=")
+    assert path == media and signing.verify("s3cret", media, [], sig)
     bad = client.get("/console/api/sign", params={"url": "https://evil/"}, headers=HEADER)
     assert bad.status_code == 400
 
@@ -145,3 +152,18 @@ def test_s3_downloads_redirect_to_a_presigned_attachment(tmp_path, s3_endpoint, 
     assert fetched.headers["content-disposition"].startswith(
         'attachment; filename="raw photo-proxy.jpg"'
     )
+
+
+def test_s3_mode_csp_lets_the_page_reach_the_bucket_and_nothing_else(
+    tmp_path, s3_endpoint, s3_bucket
+):
+    settings = Settings(data_dir=tmp_path / "data", api_keys=[KEY], storage="s3",
+                        s3_bucket=s3_bucket, s3_endpoint_url=s3_endpoint)  # fmt: skip
+    client = TestClient(create_app(settings))
+    csp = client.get("/console").headers["content-security-policy"]
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    # Presigned uploads POST to the bucket; /media and big renders may redirect to it.
+    assert directives["connect-src"] == f"'self' {s3_endpoint}"
+    assert directives["media-src"] == f"'self' blob: {s3_endpoint}"
+    assert directives["img-src"] == f"'self' data: blob: {s3_endpoint}"
+    assert directives["default-src"] == "'none'"

@@ -46,6 +46,23 @@ function humanBytes(n) {
   return `${Number(value.toPrecision(3))} ${UNITS[unit]}`;
 }
 
+// A running time as players show it: 0:02, 4:05, 1:02:03.
+function humanDuration(seconds) {
+  if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) return "";
+  const total = Math.round(seconds);
+  const h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60;
+  const ss = String(s).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
+}
+
+const MEDIA_KINDS = ["video", "audio"];
+// The web proxies delivery serves at /media/{id}/{name} (Range-capable), by derivative.
+const MEDIA_FILES = { proxy_video: "proxy.mp4", preview: "preview.mp4", proxy_audio: "proxy.m4a" };
+function mediaPath(m, derivative) {
+  const derivatives = m.derivatives || {};
+  return derivatives[derivative] ? `/media/${m.id}/${MEDIA_FILES[derivative]}` : null;
+}
+
 const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 // A <time> in the reader's locale; the exact ISO value in its title and datetime.
 function humanDate(iso) {
@@ -116,9 +133,31 @@ function tile(item) {
   } else {
     box.append(el("span", { class: status === "failed" ? "state-failed" : "muted", text: status }));
   }
+  if (status === "ready" && MEDIA_KINDS.includes(item.kind)) mediaTile(item, box);
   const link = el("a", { href: `#/asset/${id}`, "data-id": id }, box,
                   el("div", { class: "caption", text: name, title: name }));
   return el("li", {}, link);
+}
+
+// Videos and audio: the poster (the thumb above) with the running time on it; a video's
+// silent preview plays over the poster while the pointer rests on the tile.
+function mediaTile(item, box) {
+  const duration = humanDuration((item.media || {}).duration);
+  if (duration) box.append(el("span", { class: "badge", text: duration }));
+  const preview = mediaPath(item, "preview");
+  if (!preview) return;
+  let clip = null;
+  box.addEventListener("mouseenter", async () => {
+    const url = await signed(preview);
+    if (clip || !box.matches(":hover")) return;
+    clip = el("video", { class: "hover-preview", src: url, "aria-hidden": "true" });
+    Object.assign(clip, { muted: true, loop: true, playsInline: true, autoplay: true });
+    box.append(clip);
+    clip.play().catch(() => {}); // a preview that cannot play leaves the poster
+  });
+  box.addEventListener("mouseleave", () => {
+    if (clip) { clip.pause(); clip.remove(); clip = null; }
+  });
 }
 
 function addItems(items, { prepend = false } = {}) {
@@ -214,38 +253,102 @@ function onSearch(event) {
 }
 
 // ---------------------------------------------------------------- uploads
-function uploadFiles(files) {
+// How the server takes uploads (/healthz "upload", as `picsha ingest` reads it): behind an
+// API gateway (S3 mode) a request body is capped, so files above `max_body_bytes` go
+// straight to the bucket through a presigned form and the bucket's event starts ingest.
+let uploadWays = null;
+function uploadCapabilities() {
+  uploadWays ??= fetch("/healthz", { credentials: "same-origin" })
+    .then((r) => r.json()).then((b) => (b && b.upload) || {}).catch(() => ({}));
+  return uploadWays;
+}
+
+function goesPresigned(upload, file) {
+  if (upload.presigned !== true) return false;
+  const limit = upload.max_body_bytes;
+  return !(Number.isInteger(limit) && limit >= 0) || file.size > limit; // no limit stated: all
+}
+
+async function uploadFiles(files) {
+  files = [...files]; // the input is cleared while the capabilities are read
   const list = $("uploads");
   const preRender = $("pre-render").checked;
+  const upload = await uploadCapabilities();
   for (const file of files) {
     const bar = el("progress", { max: "100", value: "0" });
     const status = el("span", { class: "state", text: "uploading" });
     const row = el("li", {}, el("span", { class: "name", text: file.name, title: file.name }), bar, status);
     list.prepend(row);
-    const form = new FormData();
-    form.append("file", file, file.name);
-    form.append("pre_render_sizes", preRender ? "true" : "false");
-    const xhr = new XMLHttpRequest(); // fetch() reports no upload progress
-    xhr.open("POST", `${API}/v1/assets`);
-    xhr.setRequestHeader("x-picsha-console", "1");
+    const send = goesPresigned(upload, file) ? sendPresigned : sendToApi;
+    send(file, preRender, bar).then((id) => {
+      bar.value = 100;
+      row.dataset.id = id;
+      follow(id, status);
+    }, (err) => setState(status, "failed", err.message));
+  }
+}
+
+// XMLHttpRequest, not fetch(): fetch reports no upload progress.
+function post(url, form, bar, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", url);
+    for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
     xhr.upload.addEventListener("progress", (e) => {
       if (e.lengthComputable) bar.value = Math.round((100 * e.loaded) / e.total);
     });
-    xhr.addEventListener("load", () => {
-      let body = null;
-      try { body = JSON.parse(xhr.responseText); } catch { /* shown below */ }
-      if (xhr.status !== 202 || !body || !ID_RE.test(body.id)) {
-        const err = body && body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${xhr.status}`;
-        setState(status, "failed", err);
-        return;
-      }
-      bar.value = 100;
-      row.dataset.id = body.id;
-      follow(body.id, status);
-    });
-    xhr.addEventListener("error", () => setState(status, "failed", "network error"));
+    xhr.addEventListener("load", () => resolve(xhr));
+    xhr.addEventListener("error", () => reject(new Error("network error")));
     xhr.send(form);
+  });
+}
+
+async function sendToApi(file, preRender, bar) {
+  const form = new FormData();
+  form.append("file", file, file.name);
+  form.append("pre_render_sizes", preRender ? "true" : "false");
+  const xhr = await post(`${API}/v1/assets`, form, bar, { "x-picsha-console": "1" });
+  let body = null;
+  try { body = JSON.parse(xhr.responseText); } catch { /* shown below */ }
+  if (xhr.status === 401) showSignIn();
+  if (xhr.status !== 202 || !body || !ID_RE.test(body.id)) {
+    throw new Error(body && body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${xhr.status}`);
   }
+  return body.id;
+}
+
+// POST /v1/assets/presigned names the asset and hands out a form for the bucket; the bytes
+// go there directly (never through this server or the gateway), the file last.
+async function sendPresigned(file, preRender, bar) {
+  const created = await api("/v1/assets/presigned", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ filename: file.name, content_type: file.type || null, pre_render_sizes: preRender }),
+  });
+  const target = created && created.upload;
+  if (!ID_RE.test(created.id) || !target || typeof target.url !== "string") throw new Error("no upload form");
+  const form = new FormData();
+  for (const [k, v] of Object.entries(target.fields || {})) form.append(k, v);
+  form.append("file", file, file.name);
+  let xhr;
+  try {
+    xhr = await post(target.url, form, bar);
+  } catch (err) {
+    forget(created.id);
+    throw new Error(`cannot reach the bucket (${err.message})`);
+  }
+  if (xhr.status >= 300) {
+    forget(created.id);
+    const xml = new DOMParser().parseFromString(xhr.responseText || "<x/>", "application/xml");
+    const field = (name) => (xml.getElementsByTagName(name)[0] || {}).textContent;
+    throw new Error(`the bucket refused it: ${field("Code") || `HTTP ${xhr.status}`}${field("Message") ? `: ${field("Message")}` : ""}`);
+  }
+  return created.id;
+}
+
+// An asset whose bytes never reached the bucket would wait as "queued" for ever.
+function forget(id) {
+  api(`/v1/assets/${id}`, { method: "DELETE" }).catch(() => {});
 }
 
 function setState(node, value, message) {
@@ -307,6 +410,14 @@ function resetAsset(id) {
   for (const note of ["duplicates-status", "similar-status", "render-info"]) $(note).textContent = "";
   $("derivatives").tBodies[0].replaceChildren();
   for (const img of [$("preview"), $("render-preview")]) img.removeAttribute("src");
+  for (const player of [$("player"), $("listen")]) { // stop what the last asset played
+    player.pause();
+    player.removeAttribute("src");
+    player.removeAttribute("poster");
+    player.hidden = true;
+    player.load();
+  }
+  $("preview").hidden = false;
   $("preview").alt = "";
   $("preview").parentElement.hidden = true;
   $("render-url").value = "";
@@ -343,10 +454,23 @@ async function openAsset(id) {
   updateRender();
   fillRelated(manifest, mine);
   const preview = await signed(`/render/${id}?wd=1200&fm=webp`);
+  const video = mediaPath(manifest, "proxy_video"), audio = mediaPath(manifest, "proxy_audio");
+  const playable = await signed(manifest.kind === "video" ? video : manifest.kind === "audio" ? audio : null);
   if (mine !== navigation) return;
-  $("preview").alt = src.filename || "preview";
-  $("preview").src = preview;
   $("preview").parentElement.hidden = false;
+  if (manifest.kind === "video" && playable) {
+    // The poster (a render of poster.jpg) until it plays; only its first bytes load.
+    $("preview").hidden = true;
+    Object.assign($("player"), { poster: preview, src: playable, hidden: false });
+    $("player").setAttribute("aria-label", src.filename || "video");
+    return;
+  }
+  $("preview").alt = src.filename || "preview";
+  $("preview").src = preview; // audio: the cover art or waveform above its player
+  if (manifest.kind === "audio" && playable) {
+    Object.assign($("listen"), { src: playable, hidden: false });
+    $("listen").setAttribute("aria-label", src.filename || "audio");
+  }
 }
 
 // An exact re-upload (same sha256) names the first asset with those bytes.
@@ -374,7 +498,15 @@ function fillDetails(m) {
   if (typeof src.size === "number" && src.size > 0) {
     row(list, "file size", `${humanBytes(src.size)} (${src.size.toLocaleString("en-US")} bytes)`);
   }
-  if (image.width) row(list, "dimensions", `${image.width} × ${image.height}`);
+  const media = m.media || {};
+  if (media.width) row(list, "resolution", `${media.width} × ${media.height}`);
+  else if (image.width) row(list, "dimensions", `${image.width} × ${image.height}`);
+  row(list, "duration", humanDuration(media.duration));
+  if (typeof media.fps === "number" && media.fps > 0) row(list, "frame rate", `${Number(media.fps.toFixed(3))} fps`);
+  row(list, "video codec", typeof media.video_codec === "string" ? media.video_codec : "");
+  row(list, "audio codec", typeof media.audio_codec === "string" ? media.audio_codec : "");
+  const tags = media.tags || {};
+  for (const tag of ["title", "artist", "album"]) row(list, tag, typeof tags[tag] === "string" ? tags[tag] : "");
   row(list, "ICC profile", image.icc || "");
   const cam = meta.camera || {};
   // name does not repeat the maker; manifests written before it have make + model only.
@@ -469,7 +601,7 @@ async function fillRelated(m, mine) {
 }
 
 async function signed(path) {
-  if (!state.signing) return path;
+  if (!path || !state.signing) return path;
   const body = await api(`/sign?${new URLSearchParams({ url: path })}`);
   return body.url;
 }
