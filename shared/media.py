@@ -34,7 +34,7 @@ def probe_json(source: str | Path, timeout: float = PROBE_TIMEOUT) -> dict[str, 
         timeout,
     )  # fmt: skip
     if result.returncode != 0:
-        raise MediaError(_last_line(result.stderr) or "ffprobe could not read the file")
+        raise MediaError(_last_line(result.stderr, source) or "ffprobe could not read the file")
     try:
         return json.loads(result.stdout or "{}")
     except json.JSONDecodeError as exc:
@@ -108,7 +108,7 @@ def frame_at(
         timeout,
     )  # fmt: skip
     if result.returncode != 0 or not out.exists() or out.stat().st_size == 0:
-        message = _last_line(result.stderr) or f"no frame at {seconds:g} s"
+        message = _last_line(result.stderr, source) or f"no frame at {seconds:g} s"
         raise MediaError(message)
     return out
 
@@ -148,6 +148,8 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _last_line(text: str) -> str:
+def _last_line(text: str, source: str | Path) -> str:
+    """ffmpeg's last complaint, without the input's name: a worker's temp path or a
+    presigned URL (credentials) must not reach a manifest or an error body."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1][:300] if lines else ""
+    return lines[-1].replace(str(source), "the file")[:300] if lines else ""

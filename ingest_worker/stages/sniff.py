@@ -83,6 +83,8 @@ def sniff(path: Path, filename: str | None = None) -> Sniffed:
     mime = magic.from_buffer(head, mime=True)
     if mime == "application/octet-stream" and head.startswith(b"ID3"):
         mime = _after_id3(path, head) or mime
+    if mime == "application/octet-stream" and _is_mpeg_ts(head):
+        mime = "video/mp2t"
     if mime in WEB_NATIVE:
         return Sniffed(mime, "image", "web")
     if mime in RAW_MIMES or (mime in _RAW_CANDIDATES and _is_camera_raw(path)):
@@ -153,8 +155,20 @@ def _after_id3(path: Path, head: bytes) -> str | None:
     with open(path, "rb") as f:
         f.seek(size)
         after = f.read(64 * 1024)
+    after = after.lstrip(b"\x00")  # taggers pad the tag with zeros to rewrite it in place
     mime = magic.from_buffer(after, mime=True) if after else ""
     return mime if mime.startswith("audio/") else None
+
+
+def _is_mpeg_ts(head: bytes) -> bool:
+    """MPEG transport stream (.ts, AVCHD .mts/.m2ts): a 0x47 sync byte starting every 188-byte
+    packet, or every 192 bytes behind a 4-byte timecode (Blu-ray/AVCHD M2TS). libmagic knows
+    neither without a long run of packets."""
+    for size, offset in ((188, 0), (192, 4)):
+        starts = range(offset, offset + size * 8, size)
+        if len(head) > starts[-1] and all(head[i] == 0x47 for i in starts):
+            return True
+    return False
 
 
 def _is_svgz(path: Path) -> bool:

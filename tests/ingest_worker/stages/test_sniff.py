@@ -3,6 +3,7 @@ import pytest
 from ingest_worker.errors import StageError
 from ingest_worker.stages.sniff import sniff
 from tests.helpers import corpus_file, make_jpeg
+from tests.helpers_media import ffmpeg, sine
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -88,3 +89,44 @@ def test_binary_garbage_is_unsupported(tmp_path):
     with pytest.raises(StageError) as err:
         sniff(path, "x.docx")
     assert err.value.code == "unsupported_type"
+
+
+@pytest.mark.parametrize(
+    ("relpath", "mime", "kind"),
+    [
+        ("video/iphone14pro_hevc_dolby_vision_rotated90.mov", "video/quicktime", "video"),
+        ("video/vp8_1080p_gstreamer.webm", "video/webm", "video"),
+        ("video/mpeg4_mp3.avi", "video/x-msvideo", "video"),
+        ("video/hevc_854x480.ts", "video/mp2t", "video"),  # libmagic: octet-stream
+        ("video/panasonic_avchd_1080i.mts", "video/mp2t", "video"),  # libmagic: octet-stream
+        ("audio/mp3_id3v23_jpeg_cover.mp3", "audio/mpeg", "audio"),  # zero-padded ID3 tag
+        ("audio/flac_png_picture.flac", "audio/flac", "audio"),
+        ("audio/ogg_opus.opus", "audio/ogg", "audio"),
+    ],
+)
+def test_video_and_audio_by_magic_bytes(relpath, mime, kind):
+    result = sniff(corpus_file(relpath))
+    assert (result.mime, result.kind, result.family) == (mime, kind, "media")
+
+
+@pytest.mark.parametrize("m2ts", [False, True])
+def test_transport_streams_with_and_without_timecodes(tmp_path, m2ts):
+    """188-byte packets (.ts) and 192-byte Blu-ray/AVCHD packets (.m2ts) both sniff as TS."""
+    out = tmp_path / "clip.ts"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48:duration=0.5", "-c:v", "libx264",
+           "-f", "mpegts", "-mpegts_m2ts_mode", "1" if m2ts else "0", out)  # fmt: skip
+    assert (out.read_bytes()[4 if m2ts else 0]) == 0x47
+    assert sniff(out).mime == "video/mp2t"
+
+
+def test_audio_behind_a_padded_id3_tag(tmp_path):
+    """A tag with 100 KiB of zero padding (room to edit it in place) hides the MP3 frames
+    from libmagic's 64 KiB window."""
+    mp3 = tmp_path / "plain.mp3"
+    ffmpeg(*sine(1), "-c:a", "libmp3lame", "-id3v2_version", "0", mp3)
+    padding = 100 * 1024
+    size = 10 + padding
+    syncsafe = bytes((size - 10) >> shift & 0x7F for shift in (21, 14, 7, 0))
+    tagged = tmp_path / "tagged.mp3"
+    tagged.write_bytes(b"ID3\x03\x00\x00" + syncsafe + bytes(padding) + mp3.read_bytes())
+    assert sniff(tagged).mime == "audio/mpeg"
