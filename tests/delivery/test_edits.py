@@ -266,3 +266,30 @@ def test_prompt_denylist_refuses_the_prompt(settings, store, photo):
     app.state.delivery.editor._provider = ScriptedProvider()
     r = TestClient(app).get(_signed(f"/render/{photo.id}?edit=replace_bg&prompt=GORE%20beach"))
     assert r.status_code == 400 and _error(r) == "prompt_refused"
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "error"),
+    [
+        ("ThrottlingException", 429, "edit_throttled"),
+        ("ValidationException", 400, "edit_rejected"),
+        ("ModelTimeoutException", 504, "edit_timeout"),
+        ("ModelErrorException", 502, "edit_failed"),
+    ],
+)
+def test_bedrock_errors_reach_the_client_as_json(settings, store, photo, code, status, error):
+    import boto3
+    from botocore.stub import Stubber
+
+    from shared.ai.bedrock.provider import BedrockProvider
+
+    settings.signing_key = "k3y"
+    app = create_app(settings, store)
+    runtime = boto3.client("bedrock-runtime", region_name="us-east-1",
+                           aws_access_key_id="x", aws_secret_access_key="x")  # fmt: skip
+    app.state.delivery.editor._provider = BedrockProvider(None, runtime)
+    with Stubber(runtime) as stub:
+        stub.add_client_error("invoke_model", code, "Titan says no", 400)
+        r = TestClient(app).get(_signed(f"/render/{photo.id}?edit=bg_remove&wd=300"))
+    assert r.status_code == status and _error(r) == error
+    assert "Titan says no" in r.json()["error"]["message"]

@@ -50,6 +50,7 @@ class BedrockProvider(AIProvider):
         image_model: str = "amazon.titan-image-generator-v2:0",
         collection: str | None = None,
         retrier: Retrier | None = None,
+        edit_runtime: Any | None = None,
     ) -> None:
         self.rekognition = rekognition
         self.runtime = runtime
@@ -58,6 +59,8 @@ class BedrockProvider(AIProvider):
         self.image_model = image_model
         self.collection = collection
         self.retry = retrier or Retrier()
+        # Edits run inside an HTTP request: their client gives up at the request's deadline.
+        self.edit_runtime = edit_runtime or runtime
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "BedrockProvider":
@@ -77,6 +80,10 @@ class BedrockProvider(AIProvider):
             text_model=settings.bedrock_text_model,
             image_model=settings.bedrock_image_model,
             collection=settings.rekognition_collection,
+            edit_runtime=boto3.client(
+                "bedrock-runtime",
+                config=config.merge(Config(read_timeout=settings.edit_timeout_seconds)),
+            ),
         )
 
     @property
@@ -252,7 +259,7 @@ class BedrockProvider(AIProvider):
         if scale != 1:
             image = image.resize(scale)
         payload = edits.body(request, image.pngsave_buffer(), image.width, image.height)
-        answer = edits.invoke(self.runtime, self.image_model, payload)
+        answer = edits.invoke(self.edit_runtime, self.image_model, payload)
         out = pyvips.Image.new_from_buffer(answer, "")
         if out.bands < 3:
             out = out.colourspace("srgb")
