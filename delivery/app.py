@@ -35,7 +35,7 @@ class Delivery:
             settings.render_concurrency, settings.render_queue, settings.render_queue_seconds
         )
         self.trimmer = Trimmer(settings.memory_trim_seconds).start()
-        self.editor = edits.Editor(settings)
+        self.editor = edits.Editor(settings, self.gate)
 
     def source_data(self, key: str) -> transform.Source:
         local = self.store.local_path(key)

@@ -11,6 +11,7 @@ is served only on signed URLs, so it needs PICSHA_SIGNING_KEY; every model run t
 token from its client's bucket (delivery/ratelimit.py).
 """
 
+import contextlib
 import hashlib
 import math
 import threading
@@ -23,6 +24,7 @@ from fastapi import Request
 
 from delivery import transform
 from delivery.edit_params import GENERATIVE, parse_box
+from delivery.overload import RenderGate
 from delivery.params import RenderParams
 from delivery.ratelimit import RateLimiter
 from shared.ai import (
@@ -50,8 +52,11 @@ def makes_alpha(params: RenderParams) -> bool:
 
 
 class Editor:
-    def __init__(self, settings: Settings, provider: AIProvider | None = None) -> None:
+    def __init__(
+        self, settings: Settings, gate: RenderGate | None = None, provider: AIProvider | None = None
+    ) -> None:
         self.settings = settings
+        self.gate = gate  # the render slot a remote model call gives back while it waits
         self._provider = provider
         self._lock = threading.Lock()
         self.limiter = RateLimiter(settings.edit_rate_per_minute, settings.edit_rate_burst)
@@ -134,9 +139,13 @@ class Editor:
             seed=int(hashlib.sha256(params.canonical().encode()).hexdigest()[:8], 16) % 2**31,
         )
         rgb = image_rgb_array(image)
-        future = self._pool.submit(self.provider.edit_image, rgb, request)
+        provider = self.provider
+        remote = self.gate is not None and provider.name != "local"
+        waiting = self.gate.released() if self.gate and remote else contextlib.nullcontext()
+        future = self._pool.submit(provider.edit_image, rgb, request)
         try:
-            out = future.result(timeout=self.settings.edit_timeout_seconds)
+            with waiting:
+                out = future.result(timeout=self.settings.edit_timeout_seconds)
         except FutureTimeout as exc:
             raise PicshaError(504, "edit_timeout", f"the {request.op} edit took longer than "
                               f"{self.settings.edit_timeout_seconds:g}s") from exc  # fmt: skip

@@ -293,3 +293,26 @@ def test_bedrock_errors_reach_the_client_as_json(settings, store, photo, code, s
         r = TestClient(app).get(_signed(f"/render/{photo.id}?edit=bg_remove&wd=300"))
     assert r.status_code == status and _error(r) == error
     assert "Titan says no" in r.json()["error"]["message"]
+
+
+def test_a_remote_model_call_holds_no_render_slot(settings, store, photo):
+    settings.signing_key = "k3y"
+    settings.render_concurrency, settings.render_queue = 1, 0  # one slot, no queue: else 503
+    app = create_app(settings, store)
+    provider = ScriptedProvider()
+    provider.release = threading.Event()
+    app.state.delivery.editor._provider = provider
+    client = TestClient(app)
+    answers: list[int] = []
+    edit = threading.Thread(target=lambda: answers.append(
+        client.get(_signed(f"/render/{photo.id}?edit=variation&wd=90")).status_code))  # fmt: skip
+    edit.start()
+    try:
+        while not provider.calls and edit.is_alive():  # until the edit waits on its model
+            edit.join(0.01)
+        plain = client.get(_signed(f"/render/{photo.id}?wd=80"))
+        assert plain.status_code == 200, plain.text  # the slot was free for it
+    finally:
+        provider.release.set()
+        edit.join()
+    assert answers == [200]
