@@ -40,6 +40,7 @@ from shared.manifest import Manifest
 from shared.settings import Settings
 
 EDITABLE_KINDS = ("image", "complex_image", "vector")
+MAX_SEED = 2_147_483_647  # Titan's seeds are 0..2147483646
 AUDIT_HEADER = "Picsha-Edit"
 # Which provider runs what, for the 501 of a provider that cannot.
 SUPPORTED_BY = {"bg_remove": "local or bedrock", "inpaint": "bedrock", "outpaint": "bedrock",
@@ -136,7 +137,7 @@ class Editor:
             op=params.edit or "",
             prompt=params.prompt,
             mask=params.mask if params.mask in (None, "subject") else parse_box(params.mask),
-            seed=int(hashlib.sha256(params.canonical().encode()).hexdigest()[:8], 16) % 2**31,
+            seed=int(hashlib.sha256(params.canonical().encode()).hexdigest()[:8], 16) % MAX_SEED,
         )
         rgb = image_rgb_array(image)
         provider = self.provider

@@ -207,6 +207,7 @@ def test_the_same_url_asks_for_the_same_seed(scripted, photo, store):
         assert client.get(_signed(f"/render/{photo.id}?{query}")).status_code == 200
     first, respelled, other = provider.calls
     assert first.seed == respelled.seed != other.seed
+    assert all(0 <= c.seed <= 2_147_483_646 for c in provider.calls)  # Titan's range
 
 
 @pytest.mark.parametrize(
