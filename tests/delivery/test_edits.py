@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from delivery.app import create_app
 from shared import imaging
-from shared.ai import AIProvider, ProviderError
+from shared.ai import AIProvider, ProviderError, ProviderUnavailable
 from shared.ai.types import EditRequest, ProviderRejected, ProviderThrottled
 from shared.manifest import save_manifest
 from shared.signing import sign_url
@@ -218,6 +218,7 @@ def test_the_same_url_asks_for_the_same_seed(scripted, photo, store):
         (ProviderRejected("blocked by content filters"), 400, "edit_rejected"),
         (ProviderError("ModelErrorException: boom"), 502, "edit_failed"),
         (RuntimeError("segfault-ish"), 502, "edit_failed"),  # never a 500
+        (ProviderUnavailable("mediapipe is not installed"), 503, "edit_unavailable"),
     ],
 )
 def test_provider_errors_map_to_json_statuses(scripted, photo, error, status, code):
