@@ -171,7 +171,7 @@ def respond(
 
 
 def _encode(job: transform.Job, recipe: transform.Recipe) -> bytes:
-    image = (recipe.pipeline or transform.render)(job)
+    image = recipe.pipeline(job) if recipe.pipeline else transform.render(job, recipe.edit)
     encode = recipe.encode or imaging.encode
     return encode(image, job.fmt, job.params.q, transform.background_rgb(job.params))
 

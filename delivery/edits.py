@@ -124,7 +124,7 @@ class Editor:
         def edit(image: pyvips.Image) -> pyvips.Image:
             return self.apply(image, params, client)
 
-        return transform.Recipe(params, pipeline=lambda job: transform.render(job, edit))
+        return transform.Recipe(params, edit=edit)
 
     def apply(self, image: pyvips.Image, params: RenderParams, client: str) -> pyvips.Image:
         from shared.ai.prepare import image_rgb_array

@@ -74,6 +74,7 @@ class Recipe:
     marks: tuple[str, ...] = ()  # asset ids the pipeline composites, in order
     encode: Callable[[pyvips.Image, str, int | None, list[float]], bytes] | None = None
     cache_control: str | None = None  # instead of the configured Cache-Control
+    edit: Callable[[pyvips.Image], pyvips.Image] | None = None  # `render`'s edit step
 
 
 def target_geometry(params: RenderParams, src: RenderSource, settings: Settings) -> Geometry:

@@ -135,6 +135,7 @@ def _from_pyramid(image: pyvips.Image) -> bool:
     [
         ("wd=500&ht=500&crop=true&fm=webp", (500, 500), True),
         ("wd=500&fm=webp", (500, 375), True),
+        ("wd=500&fm=png&edit=bg_remove", (500, 375), True),  # an edit reads it too
         ("ht=300&fm=jpeg&rot=90", (225, 300), True),
         ("wd=1200&fm=jpeg", (1200, 900), True),  # exactly page 0
         ("wd=1201&fm=jpeg", (1201, 901), False),  # more than page 0 holds
