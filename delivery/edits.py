@@ -14,6 +14,7 @@ token from its client's bucket (delivery/ratelimit.py).
 import contextlib
 import hashlib
 import math
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -95,10 +96,11 @@ class Editor:
                 f"edit={op} is served only on signed URLs; the server has no signing key "
                 "(PICSHA_SIGNING_KEY)",
             )
-        if params.prompt:
-            words = params.prompt.lower()
-            if any(w.lower() in words for w in self.settings.edit_prompt_denylist):
-                raise PicshaError(400, "prompt_refused", "prompt: contains a refused word")
+        if params.prompt and any(
+            re.search(rf"\b{re.escape(word)}\b", params.prompt, re.IGNORECASE)
+            for word in self.settings.edit_prompt_denylist
+        ):
+            raise PicshaError(400, "prompt_refused", "prompt: contains a refused word")
         if manifest.status == "ready":  # not ready: the render's own 409/422 says so
             if manifest.kind not in EDITABLE_KINDS:
                 raise PicshaError(
@@ -110,8 +112,8 @@ class Editor:
                 raise PicshaError(
                     400,
                     "edit_unsupported_source",
-                    "edits apply to still images; this one is animated (render one frame "
-                    "to a still format first)",
+                    "edits apply to still images; this one is animated (an edit per frame "
+                    "is not offered)",
                 )
         audit = f"op={op}; provider={provider.name}; model={provider.edit_model(op)}"
         if params.prompt:  # header values are Latin-1: the prompt goes percent-encoded

@@ -267,8 +267,12 @@ def test_prompt_denylist_refuses_the_prompt(settings, store, photo):
     settings.edit_prompt_denylist = ["gore"]
     app = create_app(settings, store)
     app.state.delivery.editor._provider = ScriptedProvider()
-    r = TestClient(app).get(_signed(f"/render/{photo.id}?edit=replace_bg&prompt=GORE%20beach"))
+    client = TestClient(app)
+    r = client.get(_signed(f"/render/{photo.id}?edit=replace_bg&prompt=GORE%20beach"))
     assert r.status_code == 400 and _error(r) == "prompt_refused"
+    # Whole words only: a gorge is a landscape.
+    r = client.get(_signed(f"/render/{photo.id}?edit=replace_bg&prompt=a%20gorge&wd=50"))
+    assert r.status_code == 200
 
 
 @pytest.mark.parametrize(
