@@ -101,7 +101,7 @@ def render(asset_id: str, request: Request) -> Response:
         return RedirectResponse(f"/original/{asset_id}", status_code=302)
     if params.edit:
         audit = d.editor.check(params, manifest)
-        plan = d.editor.recipe(params, edits.client_key(request))
+        plan = d.editor.recipe(params, edits.client_key(request, d.settings))
         response = respond(d, request, manifest, params, lambda _: plan)
         response.headers.update(audit)
         return response

@@ -178,6 +178,17 @@ def _http_error(exc: Exception, op: str) -> PicshaError:
     return PicshaError(502, "edit_failed", f"the {op} edit failed: {detail}")
 
 
-def client_key(request: Request) -> str:
-    """Whom the rate limit counts: the connecting address (behind a CDN, its edge)."""
+def client_key(request: Request, settings: Settings) -> str:
+    """Whom the rate limit counts: the viewer address a trusted CDN forwards (only from the
+    configured header: any client could send one), else the connecting address."""
+    if settings.edit_client_header:
+        # The first address of a list (X-Forwarded-For), without a trailing port
+        # (CloudFront-Viewer-Address is ip:port, IPv6 too): one viewer, one bucket. An IPv6
+        # address without a port may lose its last group: a coarser bucket, never a finer.
+        given = request.headers.get(settings.edit_client_header, "").split(",")[0].strip()
+        host, _, port = given.rpartition(":")
+        if host and port.isdigit():
+            given = host.strip("[]")
+        if given:
+            return given
     return request.client.host if request.client else "unknown"

@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     edit_rate_per_minute: float = Field(default=30.0, ge=0)
     edit_rate_burst: int = Field(default=10, ge=1)
     edit_prompt_denylist: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # The request header a trusted CDN puts the viewer's address in (CloudFront:
+    # CloudFront-Viewer-Address, when the origin request policy forwards it); unset, the
+    # rate limit counts the connecting address, which behind a CDN is its edge.
+    edit_client_header: str | None = None
     analysis_enabled: bool = True  # false: no analysis task after ingest (e.g. for benches)
     # Wall-clock bound on one external conversion (LibreOffice, Ghostscript); the whole
     # process tree is killed when it runs out and the asset fails `conversion_timeout`.

@@ -262,6 +262,25 @@ def test_model_runs_are_rate_limited_per_client(settings, store, photo):
     assert 0 < int(r.headers["retry-after"]) <= 60
 
 
+def test_behind_a_cdn_the_viewer_address_header_is_the_client(settings, store, photo):
+    settings.signing_key = "k3y"
+    settings.edit_rate_burst, settings.edit_rate_per_minute = 1, 1
+    settings.edit_client_header = "CloudFront-Viewer-Address"
+    app = create_app(settings, store)
+    app.state.delivery.editor._provider = ScriptedProvider()
+    client = TestClient(app)
+
+    def get(wd: int, viewer: str) -> int:
+        url = _signed(f"/render/{photo.id}?edit=variation&wd={wd}")
+        return client.get(url, headers={"CloudFront-Viewer-Address": viewer}).status_code
+
+    assert get(50, "198.51.100.7:41000") == 200
+    assert get(60, "198.51.100.7:52000") == 429  # the same viewer, another port
+    assert get(70, "203.0.113.9:41000") == 200  # another viewer, same edge
+    assert get(80, "2001:db8::1:41000") == 200  # IPv6 (with its port), its own bucket
+    assert get(90, "2001:db8::1:52000") == 429
+
+
 def test_prompt_denylist_refuses_the_prompt(settings, store, photo):
     settings.signing_key = "k3y"
     settings.edit_prompt_denylist = ["gore"]
