@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 
-from delivery import caching, faces, negotiate, source, thumbor, transform
+from delivery import caching, edits, faces, negotiate, source, thumbor, transform
 from delivery.manifests import ManifestCache
 from delivery.overload import RenderGate
 from delivery.params import RenderParams, parse
@@ -35,6 +35,7 @@ class Delivery:
             settings.render_concurrency, settings.render_queue, settings.render_queue_seconds
         )
         self.trimmer = Trimmer(settings.memory_trim_seconds).start()
+        self.editor = edits.Editor(settings, self.gate)
 
     def source_data(self, key: str) -> transform.Source:
         local = self.store.local_path(key)
@@ -98,6 +99,12 @@ def render(asset_id: str, request: Request) -> Response:
     manifest = d.manifests.get(asset_id)
     if not params.is_transform:
         return RedirectResponse(f"/original/{asset_id}", status_code=302)
+    if params.edit:
+        audit = d.editor.check(params, manifest)
+        plan = d.editor.recipe(params, edits.client_key(request, d.settings))
+        response = respond(d, request, manifest, params, lambda _: plan)
+        response.headers.update(audit)
+        return response
     return respond(d, request, manifest, params)
 
 
@@ -122,7 +129,8 @@ def respond(
         return Response(status_code=304, headers=headers)
 
     stored_key = f"{RENDERS_PREFIX}/{manifest.id}/{etag.strip(chr(34))}.{fmt}"
-    if d.settings.render_result_store and d.store.exists(stored_key):
+    keep = d.settings.render_result_store or bool(params.edit)  # an edit is never run twice
+    if keep and d.store.exists(stored_key):
         metrics.RENDER_CACHE.labels("result").inc()  # served from the result store
         return _redirect_to_stored(d, stored_key, headers)
 
@@ -155,7 +163,7 @@ def respond(
     finally:
         d.trimmer.worked()
     media_type = imaging.MIME_BY_FORMAT[fmt]
-    if len(body) > d.settings.render_max_body_bytes or d.settings.render_result_store:
+    if len(body) > d.settings.render_max_body_bytes or keep:
         d.store.put_bytes(stored_key, body, media_type)
         if len(body) > d.settings.render_max_body_bytes:
             return _redirect_to_stored(d, stored_key, headers)
@@ -163,7 +171,7 @@ def respond(
 
 
 def _encode(job: transform.Job, recipe: transform.Recipe) -> bytes:
-    image = (recipe.pipeline or transform.render)(job)
+    image = recipe.pipeline(job) if recipe.pipeline else transform.render(job, recipe.edit)
     encode = recipe.encode or imaging.encode
     return encode(image, job.fmt, job.params.q, transform.background_rgb(job.params))
 
@@ -191,8 +199,10 @@ def _output_format(
     params: RenderParams, manifest: Manifest, request: Request
 ) -> tuple[imaging.OutputFormat, dict[str, str]]:
     if params.fm == "auto":
-        has_alpha = bool(manifest.image and manifest.image.has_alpha)
+        has_alpha = bool(manifest.image and manifest.image.has_alpha) or edits.makes_alpha(params)
         return negotiate.pick_format(request.headers.get("accept"), has_alpha), {"Vary": "Accept"}
+    if params.fm is None and edits.makes_alpha(params):
+        return "png", {}
     return (params.fm or _default_format(manifest)), {}  # type: ignore[return-value]
 
 

@@ -39,6 +39,17 @@ class RenderGate:
         finally:
             self._slots.release()
 
+    @contextmanager
+    def released(self) -> Iterator[None]:
+        """Inside `slot()`: give the slot back while waiting on another machine (a remote
+        model), so waiting holds no CPU slot, then take one again. Re-entry waits without
+        the queue's bound: slots are held only by CPU work, which ends."""
+        self._slots.release()
+        try:
+            yield
+        finally:
+            self._slots.acquire()
+
 
 def _busy() -> PicshaError:
     return PicshaError(

@@ -10,8 +10,9 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
+from delivery.edit_params import EditFields
 from shared.errors import PicshaError
 from shared.ids import ALPHABET, ID_LENGTH, is_valid_id
 
@@ -43,7 +44,7 @@ _ID_SCHEMA = {"pattern": f"^[{re.escape(ALPHABET)}]{{{ID_LENGTH}}}$"}
 _NOT_FINITE = {"nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 
 
-class RenderParams(BaseModel):
+class RenderParams(EditFields):  # edit, prompt, mask: delivery/edit_params.py
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     wd: int | None = Field(None, ge=1, le=MAX_SIDE, description="target width in px")

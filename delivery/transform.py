@@ -1,8 +1,9 @@
 """The render pipeline: shrink-on-load resize to the asked geometry, then effects, overlays.
 
 Order: geometry (resize + crop, rotation folded in so `wd`x`ht` is the final box) →
-rotate/flip → pad → tone (gray, blur, sharpen) → watermark → text. thumbor URLs with
-operations beyond these run their own pipeline (delivery/thumbor/pipeline.py).
+rotate/flip → AI edit (`edit=`, delivery/edits.py) → pad → tone (gray, blur, sharpen) →
+watermark → text. thumbor URLs with operations beyond these run their own pipeline
+(delivery/thumbor/pipeline.py).
 """
 
 import math
@@ -73,6 +74,7 @@ class Recipe:
     marks: tuple[str, ...] = ()  # asset ids the pipeline composites, in order
     encode: Callable[[pyvips.Image, str, int | None, list[float]], bytes] | None = None
     cache_control: str | None = None  # instead of the configured Cache-Control
+    edit: Callable[[pyvips.Image], pyvips.Image] | None = None  # `render`'s edit step
 
 
 def target_geometry(params: RenderParams, src: RenderSource, settings: Settings) -> Geometry:
@@ -125,7 +127,7 @@ def keeps_animation(job: Job) -> bool:
     )
 
 
-def render(job: Job) -> pyvips.Image:
+def render(job: Job, edit: Callable[[pyvips.Image], pyvips.Image] | None = None) -> pyvips.Image:
     image = _geometry(job)
     p = job.params
     if p.rot or p.flip:
@@ -136,6 +138,8 @@ def render(job: Job) -> pyvips.Image:
         image = image.rot(f"d{p.rot}")
     if p.flip:
         image = image.flip("horizontal" if p.flip == "h" else "vertical")
+    if edit is not None:
+        image = edit(image)
     if p.effective_fit == "contain" and job.geometry.width and job.geometry.height:
         image = _pad(image, *_final_box(job), p)
     image = _tone(image, p)

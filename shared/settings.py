@@ -84,6 +84,17 @@ class Settings(BaseSettings):
     bedrock_embed_model: str = "amazon.titan-embed-image-v1"
     bedrock_text_model: str = "anthropic.claude-sonnet-4-6"
     bedrock_image_model: str = "amazon.titan-image-generator-v2:0"
+    # Image edits (`/render?edit=`, delivery/edits.py): the wall-clock bound on one model call
+    # (then 504), model calls per minute per client IP (token bucket, in-process; 0: no
+    # limit) with a burst, and words a prompt may not contain (comma-separated, any case).
+    edit_timeout_seconds: float = Field(default=30.0, gt=0)
+    edit_rate_per_minute: float = Field(default=30.0, ge=0)
+    edit_rate_burst: int = Field(default=10, ge=1)
+    edit_prompt_denylist: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # The request header a trusted CDN puts the viewer's address in (CloudFront:
+    # CloudFront-Viewer-Address, when the origin request policy forwards it); unset, the
+    # rate limit counts the connecting address, which behind a CDN is its edge.
+    edit_client_header: str | None = None
     analysis_enabled: bool = True  # false: no analysis task after ingest (e.g. for benches)
     # Wall-clock bound on one external conversion (LibreOffice, Ghostscript); the whole
     # process tree is killed when it runs out and the asset fails `conversion_timeout`.
@@ -106,7 +117,7 @@ class Settings(BaseSettings):
     # The bundled libvips folder, or "0" for the system one; unset: <venv>/libvips-bundle.
     libvips_bundle: str = ""
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "edit_prompt_denylist", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):

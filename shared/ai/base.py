@@ -6,8 +6,9 @@ provider's limits, so no provider sees a 50 MP image or a format it cannot read.
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from typing import Any
 
-from shared.ai.types import CapabilityMissing, Embedding, Face, ImageFacts, Label
+from shared.ai.types import CapabilityMissing, EditRequest, Embedding, Face, ImageFacts, Label
 
 
 class AIProvider(ABC):
@@ -46,6 +47,16 @@ class AIProvider(ABC):
     def generate_image(self, prompt: str) -> tuple[bytes, str]:
         """(PNG bytes, the refined prompt used)."""
         raise CapabilityMissing("text-to-image", self.name)
+
+    # Image edits (`/render?edit=`): the ops this provider runs, and the model each uses.
+    edit_ops: frozenset[str] = frozenset()
+
+    def edit_model(self, op: str) -> str:
+        raise CapabilityMissing(f"the {op} edit", self.name)
+
+    def edit_image(self, rgb: Any, request: EditRequest) -> Any:
+        """HxWx3 uint8 array → the edited HxWx3 or HxWx4 (alpha) uint8 array."""
+        raise CapabilityMissing(f"the {request.op} edit", self.name)
 
     @property
     def embedding_model(self) -> str:

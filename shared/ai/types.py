@@ -63,3 +63,28 @@ class ProviderError(Exception):
 
 class TransientProviderError(ProviderError):
     """Throttling or a network hiccup that outlived the retries: worth retrying the task."""
+
+
+class ProviderThrottled(TransientProviderError):
+    """The service refused for rate or quota: the caller may retry later."""
+
+
+class ProviderRejected(ProviderError):
+    """The service refused this input (validation, content filter): retrying cannot help."""
+
+
+class ProviderTimeout(TransientProviderError):
+    """The model did not answer in time."""
+
+
+@dataclass(frozen=True)
+class EditRequest:
+    """One image edit, as the provider seam takes it (delivery/edits.py builds it).
+
+    `mask` is None, "subject", or a box (left, top, width, height) as fractions of the image.
+    """
+
+    op: str  # bg_remove | inpaint | outpaint | replace_bg | variation
+    prompt: str | None = None
+    mask: str | tuple[float, float, float, float] | None = None
+    seed: int = 0  # the same URL asks for the same pixels: a CDN miss regenerates alike

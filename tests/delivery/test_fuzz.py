@@ -219,7 +219,9 @@ def test_the_openapi_schema_never_gets_a_500(case, client, photo_id, mark_id):
     elif "path" in case.path_parameters:  # thumbor: fuzz what sits between key and image
         case.path_parameters["path"] = f"unsafe/{case.path_parameters['path']}/{photo_id}"
     response = case.call(app=client.app)
-    case.validate_response(response, checks=[not_a_server_error])
+    # The one 5xx by design: an edit this server's AI provider cannot run (issue 20).
+    if response.status_code != 501 or "edit_not_supported" not in response.text:
+        case.validate_response(response, checks=[not_a_server_error])
     if response.status_code >= 400:
         assert response.headers["content-type"] == ["application/json"]
         error = response.json()["error"]

@@ -98,6 +98,14 @@ def test_a_document_renders_from_its_poster(client, ingest):
     assert image.avg() > 200  # a mostly white page with some text
 
 
+@needs_worker_libvips
+def test_an_edit_on_a_document_poster_is_a_clear_400(client, ingest):
+    asset = ingest(b"# Title\n\nSome text.\n", "notes.md")
+    r = client.get(f"/render/{asset.id}?wd=300&edit=bg_remove")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "edit_unsupported_source"
+    assert "document" in r.json()["error"]["message"]
+
+
 def test_jpeg_outputs_read_the_jpeg_proxy_and_the_rest_the_png(logo):
     assert source.choose(logo, keep_alpha=False).key == derivative_key(logo.id, "proxy")
     chosen = source.choose(logo)
@@ -127,6 +135,7 @@ def _from_pyramid(image: pyvips.Image) -> bool:
     [
         ("wd=500&ht=500&crop=true&fm=webp", (500, 500), True),
         ("wd=500&fm=webp", (500, 375), True),
+        ("wd=500&fm=png&edit=bg_remove", (500, 375), True),  # an edit reads it too
         ("ht=300&fm=jpeg&rot=90", (225, 300), True),
         ("wd=1200&fm=jpeg", (1200, 900), True),  # exactly page 0
         ("wd=1201&fm=jpeg", (1201, 901), False),  # more than page 0 holds

@@ -694,6 +694,7 @@ const PARAM_GROUPS = [
   ["Adjust", ["blur", "sharpen", "gray", "rot", "flip"]],
   ["Watermark", ["wm", "wm_pos", "wm_scale", "wm_opacity"]],
   ["Text", ["txt", "txt_size", "txt_color", "txt_pos", "txt_font"]],
+  ["Edit (AI)", ["edit", "prompt", "mask"]],
 ];
 const PARAM_LABELS = {
   wd: "width", ht: "height", g: "gravity", up: "upscale", fm: "format", q: "quality",
@@ -853,7 +854,11 @@ async function copyUrl() {
 }
 
 function wireAsset() {
-  $("render-form").addEventListener("input", updateRender);
+  // A prompt or mask renders on Enter or leaving the field, not per typing pause: each
+  // render of a new prompt is a model run (and, on bedrock, paid for).
+  const onCommit = new Set(["prompt", "mask"]);
+  $("render-form").addEventListener("input", (e) => { if (!onCommit.has(e.target.name)) updateRender(); });
+  $("render-form").addEventListener("change", (e) => { if (onCommit.has(e.target.name)) updateRender(); });
   $("render-form").addEventListener("reset", () => setTimeout(updateRender)); // after the reset
   $("render-form").addEventListener("submit", (e) => e.preventDefault());
   $("copy").addEventListener("click", copyUrl);

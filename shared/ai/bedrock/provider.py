@@ -9,7 +9,7 @@ from typing import Any
 from shared.ai.base import AIProvider
 from shared.ai.bedrock.retry import Retrier
 from shared.ai.summary import extractive_summary
-from shared.ai.types import Embedding, Face, ImageFacts, Label, ProviderError
+from shared.ai.types import EditRequest, Embedding, Face, ImageFacts, Label, ProviderError
 from shared.settings import Settings
 
 # Rekognition takes at most 5 MB of image bytes; Claude reads images best near 1568 px.
@@ -50,6 +50,7 @@ class BedrockProvider(AIProvider):
         image_model: str = "amazon.titan-image-generator-v2:0",
         collection: str | None = None,
         retrier: Retrier | None = None,
+        edit_runtime: Any | None = None,
     ) -> None:
         self.rekognition = rekognition
         self.runtime = runtime
@@ -58,6 +59,8 @@ class BedrockProvider(AIProvider):
         self.image_model = image_model
         self.collection = collection
         self.retry = retrier or Retrier()
+        # Edits run inside an HTTP request: their client gives up at the request's deadline.
+        self.edit_runtime = edit_runtime or runtime
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "BedrockProvider":
@@ -77,6 +80,10 @@ class BedrockProvider(AIProvider):
             text_model=settings.bedrock_text_model,
             image_model=settings.bedrock_image_model,
             collection=settings.rekognition_collection,
+            edit_runtime=boto3.client(
+                "bedrock-runtime",
+                config=config.merge(Config(read_timeout=settings.edit_timeout_seconds)),
+            ),
         )
 
     @property
@@ -233,3 +240,29 @@ class BedrockProvider(AIProvider):
         if payload.get("error") or not payload.get("images"):
             raise ProviderError(payload.get("error") or "the image model returned no image")
         return base64.b64decode(payload["images"][0]), refined
+
+    # -- Titan Image Generator edits (shared/ai/bedrock/edits.py) ---------------------------
+    edit_ops = frozenset({"bg_remove", "inpaint", "outpaint", "replace_bg", "variation"})
+
+    def edit_model(self, op: str) -> str:
+        return self.image_model
+
+    def edit_image(self, rgb: Any, request: EditRequest) -> Any:
+        import numpy as np
+        import pyvips
+
+        from shared.ai.bedrock import edits
+
+        height, width = rgb.shape[:2]
+        image = pyvips.Image.new_from_array(rgb, interpretation="srgb")
+        scale = edits.scale_into_limits(width, height)
+        if scale != 1:
+            image = image.resize(scale)
+        payload = edits.body(request, image.pngsave_buffer(), image.width, image.height)
+        answer = edits.invoke(self.edit_runtime, self.image_model, payload)
+        out = pyvips.Image.new_from_buffer(answer, "")
+        if out.bands < 3:
+            out = out.colourspace("srgb")
+        if (out.width, out.height) != (width, height):  # Titan answers at its own sizes
+            out = out.resize(width / out.width, vscale=height / out.height)
+        return np.asarray(out.cast("uchar").numpy()).reshape(height, width, out.bands)

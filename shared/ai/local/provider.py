@@ -9,7 +9,15 @@ from shared.ai import describe
 from shared.ai.base import AIProvider
 from shared.ai.prepare import rgb_array
 from shared.ai.summary import extractive_summary
-from shared.ai.types import Embedding, Face, ImageFacts, Label, ProviderUnavailable
+from shared.ai.types import (
+    CapabilityMissing,
+    EditRequest,
+    Embedding,
+    Face,
+    ImageFacts,
+    Label,
+    ProviderUnavailable,
+)
 
 # Weights ship in the packages; a hub lookup would only fail (and slowly) on this network.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -99,6 +107,22 @@ class LocalProvider(AIProvider):
 
     def summarize(self, text: str) -> str:
         return extractive_summary(text)
+
+    # Only background removal runs offline; generative edits need a generator (bedrock).
+    edit_ops = frozenset({"bg_remove"})
+
+    def edit_model(self, op: str) -> str:
+        if op not in self.edit_ops:
+            raise CapabilityMissing(f"the {op} edit", self.name)
+        from shared.ai.local.segment import MODEL
+
+        return MODEL
+
+    def edit_image(self, rgb: Any, request: EditRequest) -> Any:
+        self.edit_model(request.op)
+        from shared.ai.local.segment import Segmenter, cut_out
+
+        return cut_out(self._model("segment", Segmenter), rgb)
 
 
 def _single_thread(factory: Callable[[], Any]) -> Callable[[], Any]:

@@ -423,6 +423,30 @@ def test_playground_offers_every_render_parameter_and_describes_the_output(
     expect(page.locator("#render-info")).to_have_text(re.compile(r"^600 \u00d7 450 px \u00b7 "))
 
 
+def test_playground_edit_controls_cut_out_and_explain_what_the_server_cannot(
+    page: Page, served, tmp_path
+):
+    sign_in(page, served)
+    photo = make_jpeg(tmp_path / "edit.jpg", 320, 240)
+    upload(page, [photo])
+    page.locator("#grid li", has_text=photo.name).first.locator("a").click()
+    asset_id = page.url.rsplit("/", 1)[-1]
+    page.select_option("#render-form [name=edit]", "bg_remove")
+    url = f"{served.base}/render/{asset_id}?edit=bg_remove&wd=600"  # in the server's order
+    expect(page.locator("#render-url")).to_have_value(url)
+    expect(page.locator("#render-info")).to_have_text(re.compile(r"\u00b7 png$"))
+    assert load(httpx.get(url, follow_redirects=True).content).hasalpha()  # stored by then
+
+    page.select_option("#render-form [name=edit]", "replace_bg")  # no prompt yet: 400
+    expect(page.locator("#render-error")).to_contain_text("invalid_parameter: prompt")
+    page.fill("#render-form [name=prompt]", "a sunny beach")
+    expect(page.locator("#render-url")).to_have_value(re.compile(r"edit=replace_bg&wd=600$"))
+    page.press("#render-form [name=prompt]", "Enter")  # committed: now it renders
+    expect(page.locator("#render-url")).to_have_value(re.compile(r"&prompt=a\+sunny\+beach&"))
+    expect(page.locator("#render-error")).to_contain_text("edit_not_supported")
+    expect(page.locator("#render-error")).to_contain_text("bedrock")
+
+
 @pytest.fixture(scope="module")
 def served_analysing(tmp_path_factory):
     """A server that analyses what it ingests (local models): similar images, people."""
