@@ -197,6 +197,37 @@ def test_render_routes_cache_on_path_all_query_strings_and_accept_for_a_day(
         assert keys["CookiesConfig"] == {"CookieBehavior": "none"}
 
 
+def test_render_routes_forward_the_viewer_address_for_the_edit_rate_limit(
+    synth: Synth,
+) -> None:
+    policies = synth.resources("AWS::CloudFront::OriginRequestPolicy")
+    behaviours = _behaviours(synth)
+    env = _function(synth, "delivery.handler.handler")["Environment"]["Variables"]
+    header = env["PICSHA_EDIT_CLIENT_HEADER"]
+    for path in RENDER_PATHS:
+        policy_id = behaviours[path]["OriginRequestPolicyId"]["Ref"]
+        config = policies[policy_id]["Properties"]["OriginRequestPolicyConfig"]
+        assert config["HeadersConfig"]["Headers"] == [header]
+    cors = synth.one("AWS::CloudFront::ResponseHeadersPolicy")
+    exposed = cors["ResponseHeadersPolicyConfig"]["CorsConfig"]["AccessControlExposeHeaders"]
+    assert "Picsha-Edit" in exposed["Items"]
+
+
+def test_delivery_may_call_only_the_image_generator_for_edits(synth: Synth) -> None:
+    env = _function(synth, "delivery.handler.handler")["Environment"]["Variables"]
+    assert env["PICSHA_AI"] == "bedrock"
+    role = _function(synth, "delivery.handler.handler")["Role"]["Fn::GetAtt"][0]
+    invokes = [
+        _text(r)
+        for policy in synth.resources("AWS::IAM::Policy").values()
+        if any(_text(ref) == f"<{role}>" for ref in policy["Properties"]["Roles"])
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "bedrock:InvokeModel" in _as_list(st["Action"])
+        for r in _as_list(st["Resource"])
+    ]
+    assert invokes and all("titan-image-generator" in arn for arn in invokes)
+
+
 def test_render_routes_normalise_the_query_first(synth: Synth) -> None:
     function = synth.one("AWS::CloudFront::Function")
     source = (CDK_DIR / "picsha_infra" / "functions" / "normalise_query.js").read_text()

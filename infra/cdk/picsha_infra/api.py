@@ -48,6 +48,7 @@ class Api(Construct):
         broker: Broker,
         search: Search,
         embedding_model_arns: list[str],
+        edit_model_arns: list[str],
     ) -> None:
         super().__init__(scope, construct_id)
         bucket = storage.assets
@@ -66,6 +67,10 @@ class Api(Construct):
             ephemeral_storage_size=Size.mebibytes(2048),
             environment={
                 **app_env.storage(bucket),
+                # `edit=` runs on Titan Image Generator (the image has no local model), and
+                # its rate limit counts viewers by the address CloudFront forwards.
+                "PICSHA_AI": "bedrock",
+                "PICSHA_EDIT_CLIENT_HEADER": "CloudFront-Viewer-Address",
                 **app_env.secret_arns(
                     config.secrets_generation, PICSHA_SIGNING_KEY=secrets.signing_key
                 ),
@@ -78,6 +83,7 @@ class Api(Construct):
             self.delivery_fn, bucket, ["s3:GetObject", "s3:PutObject"], "renders/*"
         )
         permissions.s3_list(self.delivery_fn, bucket)
+        permissions.bedrock_invoke(self.delivery_fn, edit_model_arns)
         if secrets.signing_key:
             secrets.signing_key.grant_read(self.delivery_fn)
 

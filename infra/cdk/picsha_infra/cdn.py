@@ -75,7 +75,8 @@ class Cdn(Construct):
                 access_control_allow_headers=["Content-Type", "X-Api-Key", "Authorization"],
                 access_control_allow_methods=["GET", "HEAD", "OPTIONS", "PUT", "POST", "DELETE"],
                 access_control_allow_origins=list(config.cors_origins),
-                access_control_expose_headers=["ETag", "Location"],
+                # Picsha-Edit: which provider, model and prompt made an `edit=` render (audit)
+                access_control_expose_headers=["ETag", "Location", "Picsha-Edit"],
                 access_control_max_age=Duration.hours(1),
                 origin_override=False,
             ),
@@ -92,9 +93,22 @@ class Cdn(Construct):
                 ),
             ),
         )
+        # The viewer's address reaches delivery (the edit rate limit counts viewers, not
+        # edges) without joining the cache key.
+        viewer_address = cloudfront.OriginRequestPolicy(
+            self,
+            "RenderOrigin",
+            comment="Picsha renders: forward the viewer address for the edit rate limit",
+            header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(
+                "CloudFront-Viewer-Address"
+            ),
+            query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.all(),
+            cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
+        )
         render = cloudfront.BehaviorOptions(
             origin=api_origin,
             cache_policy=self.render_cache,
+            origin_request_policy=viewer_address,
             viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
             allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
             cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,

@@ -78,6 +78,11 @@ class PicshaStack(Stack):
             broker=broker,
             search=search,
             embedding_model_arns=embedding_arns,
+            edit_model_arns=permissions.bedrock_model_arns(
+                self,
+                tuple(m for m in cfg.bedrock_model_ids if "image-generator" in m),
+                cfg.bedrock_profile_prefix,
+            ),
         )
         Worker(
             self,
