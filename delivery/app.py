@@ -1,6 +1,7 @@
 """The delivery app: `/render/{id}` on the fly, `/original/{id}` for the untouched upload,
 `/media/{id}/{name}` for the web proxies of videos and audio."""
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -9,7 +10,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from delivery import caching, faces, negotiate, ranges, source, thumbor, transform
+from delivery import caching, faces, frames, negotiate, ranges, source, thumbor, transform
 from delivery.manifests import ManifestCache
 from delivery.overload import RenderGate
 from delivery.params import RenderParams, parse
@@ -116,6 +117,8 @@ def respond(
     (thumbor URLs): the one path /render and /thumbor share."""
     fmt, headers = _output_format(params, manifest, request)
     src = source.choose(manifest, keep_alpha=fmt != "jpeg" or params.bg is not None)
+    if params.t is not None:  # a video's frame instead of its poster
+        src = frames.plan(manifest, params, d.settings)
     recipe = plan(src) if plan else transform.Recipe(params)
     params = recipe.params
     geometry = transform.target_geometry(params, src, d.settings)
@@ -135,15 +138,23 @@ def respond(
     pyramid = source.pyramid(manifest, src, scale)
     pyramid_data = _pyramid_data(d, manifest, pyramid) if pyramid else None
     used = pyramid if pyramid and pyramid_data is not None else src
-    data = pyramid_data if used is pyramid else d.source_data(src.key)
+    # a frame is decoded inside the gate, below; its video is never read whole
+    frame_asked = params.t is not None
+    data = pyramid_data if used is pyramid else None if frame_asked else d.source_data(src.key)
     watermark = _watermark(d, manifest, params.wm) if params.wm else None
     marks = tuple(_watermark(d, manifest, mark) for mark in recipe.marks)
     try:
-        with d.gate.slot():  # decoding is the expensive part: all of it inside the gate
+        # decoding is the expensive part: all of it inside the gate
+        with d.gate.slot(), contextlib.ExitStack() as frame:
+            if frame_asked:
+                data, src = frame.enter_context(frames.extract(d.store, src, params.t))
+                used = src
             boxes: list[transform.Box] = []
             if params.g == "face":  # never from the pyramid: the boxes are in source pixels
-                known = faces.from_manifest(manifest)
-                boxes = known if known is not None else faces.detect(manifest, data, src)
+                known = None if frame_asked else faces.from_manifest(manifest)
+                if known is None:
+                    known = faces.detect(manifest, data, src, params.t)
+                boxes = known
             job = transform.Job(data, used, params, geometry, fmt, watermark=watermark,
                                 faces=boxes, marks=marks)  # fmt: skip
             try:
