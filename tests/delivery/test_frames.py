@@ -1,5 +1,8 @@
 """Video and audio assets on /render: the poster, and `t=` frames (delivery/frames.py)."""
 
+import re
+import subprocess
+
 import pytest
 import pyvips
 from fastapi.testclient import TestClient
@@ -11,6 +14,7 @@ from shared import imaging
 from shared.keys import manifest_key, original_key
 from shared.manifest import save_manifest
 from shared.storage.s3 import S3Store
+from tests.delivery.conftest import ffmpeg
 from tests.helpers import load, make_jpeg
 
 
@@ -142,3 +146,24 @@ def test_s3_mode_reads_the_frame_by_presigned_url(settings, s3_endpoint, s3_buck
         a = load(local.get(f"/render/{video.id}", params=query).content)
         b = load(remote.get(f"/render/{video.id}", params=query).content)
         assert (a.width, a.height) == (b.width, b.height) and _mean_difference(a, b) == 0
+
+
+@pytest.mark.slow
+def test_ffmpeg_seeks_a_presigned_url_by_range(tmp_path, s3_endpoint, s3_bucket):
+    """A frame near the end of a 30 s clip reads its index and one GOP, not the file: ffmpeg
+    reports what it read (`-v debug`: "Statistics: N bytes read")."""
+    clip = tmp_path / "long.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=30", "-c:v", "libx264",
+           "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-movflags", "+faststart",
+           str(clip))  # fmt: skip
+    s3 = S3Store(s3_bucket, endpoint_url=s3_endpoint)
+    s3.put_file("long.mp4", clip)
+    url = s3.presigned_url("long.mp4")
+    result = subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "debug", "-y", "-ss", "27", "-i", url, "-frames:v", "1",
+         str(tmp_path / "f.jpg")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-500:]
+    read = sum(int(n) for n in re.findall(r"Statistics: (\d+) bytes read", result.stderr))
+    assert 0 < read < clip.stat().st_size * 0.2
