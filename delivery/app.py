@@ -335,7 +335,7 @@ def media(asset_id: str, name: str, request: Request) -> Response:
     if derivative is None or derivative not in manifest.derivatives:
         raise PicshaError(404, "not_found", f"asset {asset_id} has no {name!r}")
     key = derivative_key(asset_id, derivative)
-    url = d.store.presigned_url(key)
+    url = d.store.presigned_url(key, content_type=media_type)  # a player wants the type
     if url:
         return RedirectResponse(url, status_code=302)
     etag = caching.etag_for(manifest.version, name, "media")

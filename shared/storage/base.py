@@ -104,10 +104,15 @@ class ObjectStore(ABC):
         return None
 
     def presigned_url(
-        self, key: str, filename: str | None = None, attachment: bool = False
+        self,
+        key: str,
+        filename: str | None = None,
+        attachment: bool = False,
+        content_type: str | None = None,
     ) -> str | None:
         """A time-limited URL a client can GET directly, where the backend supports it;
-        `attachment` makes a browser save the file (as `filename`) instead of showing it."""
+        `attachment` makes a browser save the file (as `filename`) instead of showing it;
+        `content_type` is the type the answer carries, whatever the object was stored with."""
         return None
 
     def iter_chunks(

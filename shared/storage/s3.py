@@ -148,11 +148,17 @@ class S3Store(ObjectStore):
         )
 
     def presigned_url(
-        self, key: str, filename: str | None = None, attachment: bool = False
+        self,
+        key: str,
+        filename: str | None = None,
+        attachment: bool = False,
+        content_type: str | None = None,
     ) -> str | None:
         params = {"Bucket": self.bucket, "Key": key}
         if filename:
             params["ResponseContentDisposition"] = content_disposition(filename, attachment)
+        if content_type:
+            params["ResponseContentType"] = content_type
         return self.client.generate_presigned_url(
             "get_object", Params=params, ExpiresIn=self.presign_seconds
         )

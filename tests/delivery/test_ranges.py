@@ -170,3 +170,6 @@ def test_s3_mode_redirects_and_s3_answers_the_range(
         assert ranged.status_code == 206
         assert ranged.content == body[100:200]
         assert ranged.headers["content-range"] == f"bytes 100-199/{len(body)}"
+    # stored without a type, the proxy is still served as video/mp4
+    r = client.get(f"/media/{video.id}/proxy.mp4", follow_redirects=False)
+    assert httpx.get(r.headers["location"], timeout=30).headers["content-type"] == "video/mp4"
