@@ -64,6 +64,9 @@ def extract(store: ObjectStore, video: RenderSource, seconds: float) -> Iterator
                 location = stack.enter_context(store.local_copy(video.key))
             out = media.frame_at(location, seconds, Path(folder) / "frame.jpg",
                                  timeout=FRAME_TIMEOUT)  # fmt: skip
+        except FileNotFoundError as exc:  # no ffmpeg on this host (`picsha doctor` says so)
+            message = "this server cannot decode video frames (ffmpeg is not installed)"
+            raise PicshaError(503, "frames_unavailable", message) from exc
         except ObjectNotFound as exc:
             raise PicshaError(404, "not_found", "the video is missing from the store") from exc
         except ConverterTimeout as exc:

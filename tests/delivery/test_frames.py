@@ -123,6 +123,14 @@ def test_a_frame_that_takes_too_long_is_504_json(client, video, monkeypatch):
     assert r.json()["error"]["code"] == "frame_timeout"
 
 
+@pytest.mark.faults
+def test_no_ffmpeg_is_503_json(client, video, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    r = client.get(f"/render/{video.id}", params={"t": 2, "wd": 100})
+    assert r.status_code == 503
+    assert r.json()["error"]["code"] == "frames_unavailable"
+
+
 def test_an_unreadable_video_is_422_json(client, video, store):
     store.put_bytes(original_key(video.id), b"not a video at all" * 100)
     r = client.get(f"/render/{video.id}", params={"t": 2})
