@@ -48,9 +48,6 @@ THUMB_RENDER = {"wd": "300", "ht": "300", "fit": "cover", "fm": "webp"}
 
 router = APIRouter(include_in_schema=False)
 
-# The delivery paths the console signs for the signed-in (all check `sig`).
-SIGNABLE = ("/render/", "/media/", "/original/")
-
 
 def _sessions(request: Request) -> SessionStore:
     return request.app.state.console_sessions
@@ -183,9 +180,8 @@ class ApiProxy:
             return
         if rel == "/sign":
             url = parse_qs(scope.get("query_string", b"").decode()).get("url", [""])[0]
-            if not url.startswith(SIGNABLE):
-                message = "url must be a /render, /media or /original path"
-                await _json(send, 400, _error("invalid_request", message))
+            if not url.startswith("/render/"):
+                await _json(send, 400, _error("invalid_request", "url must be a /render path"))
                 return
             key_ = self.settings.signing_key
             await _json(send, 200, {"url": signing.sign_url(key_, url) if key_ else url})
