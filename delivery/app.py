@@ -116,9 +116,10 @@ def respond(
     """Render `params` of an asset, or the Recipe `plan` makes of them for the source chosen
     (thumbor URLs): the one path /render and /thumbor share."""
     fmt, headers = _output_format(params, manifest, request)
-    src = source.choose(manifest, keep_alpha=fmt != "jpeg" or params.bg is not None)
     if params.t is not None:  # a video's frame instead of its poster
         src = frames.plan(manifest, params, d.settings)
+    else:
+        src = source.choose(manifest, keep_alpha=fmt != "jpeg" or params.bg is not None)
     recipe = plan(src) if plan else transform.Recipe(params)
     params = recipe.params
     geometry = transform.target_geometry(params, src, d.settings)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pyvips
 
-from delivery import transform
+from delivery import source, transform
 from delivery.params import RenderParams
 from delivery.source import RenderSource
 from shared import media
@@ -32,8 +32,9 @@ FRAME_TIMEOUT = 20.0
 
 
 def plan(manifest: Manifest, params: RenderParams, settings: Settings) -> RenderSource:
-    """The video file the frame at `params.t` is read from, with its displayed size; a 400
-    for an asset that is not a video or a `t` not before its end."""
+    """The video file the frame at `params.t` is read from, with its displayed size (no
+    poster needed); a 400 for an asset that is not a video or a `t` not before its end."""
+    source.check_ready(manifest)
     seconds = params.t or 0.0
     info = manifest.media
     if manifest.kind != "video" or info is None or not (info.width and info.height):

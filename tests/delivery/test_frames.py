@@ -50,6 +50,18 @@ def test_the_frame_at_t_is_rendered_and_moves(client, video):
     assert _mean_difference(one, poster) < 5  # the poster is the frame at 1 s
 
 
+def test_frames_need_no_poster_but_a_ready_asset(client, video, store):
+    video.status = "processing"  # (only ready manifests are cached)
+    save_manifest(store, video)
+    r = client.get(f"/render/{video.id}", params={"t": 1, "wd": 100})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "asset_not_ready"
+    video.status = "ready"
+    video.derivatives.pop("poster")
+    save_manifest(store, video)
+    assert client.get(f"/render/{video.id}", params={"wd": 100}).status_code == 415
+    assert _jpeg(client.get(f"/render/{video.id}", params={"t": 1, "wd": 100})).width == 100
+
+
 def test_a_frame_takes_the_usual_transforms(client, video):
     r = client.get(f"/render/{video.id}", params={"t": "2.5", "wd": 90, "ht": 90, "crop": "true",
                                                    "fm": "png", "gray": "true"})  # fmt: skip
