@@ -1,20 +1,22 @@
-"""The delivery app: `/render/{id}` on the fly, `/original/{id}` for the untouched upload."""
+"""The delivery app: `/render/{id}` on the fly, `/original/{id}` for the untouched upload,
+`/media/{id}/{name}` for the web proxies of videos and audio."""
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 
-from delivery import caching, edits, faces, negotiate, source, thumbor, transform
+from delivery import caching, edits, faces, frames, negotiate, ranges, source, thumbor, transform
 from delivery.manifests import ManifestCache
 from delivery.overload import RenderGate
 from delivery.params import RenderParams, parse
 from shared import imaging, metrics, signing
 from shared.errors import PicshaError, install_error_handlers
-from shared.keys import RENDERS_PREFIX, original_key
+from shared.keys import RENDERS_PREFIX, Derivative, derivative_key, original_key
 from shared.manifest import Manifest
 from shared.memory import Trimmer, limit_malloc_arenas
 from shared.settings import Settings, get_settings
@@ -98,7 +100,10 @@ def render(asset_id: str, request: Request) -> Response:
     params = parse(request.query_params.multi_items())
     manifest = d.manifests.get(asset_id)
     if not params.is_transform:
-        return RedirectResponse(f"/original/{asset_id}", status_code=302)
+        location = f"/original/{asset_id}"
+        if d.settings.signing_key:  # /original checks signatures too
+            location = signing.sign_url(d.settings.signing_key, location)
+        return RedirectResponse(location, status_code=302)
     if params.edit:
         audit = d.editor.check(params, manifest)
         plan = d.editor.recipe(params, edits.client_key(request, d.settings))
@@ -118,7 +123,10 @@ def respond(
     """Render `params` of an asset, or the Recipe `plan` makes of them for the source chosen
     (thumbor URLs): the one path /render and /thumbor share."""
     fmt, headers = _output_format(params, manifest, request)
-    src = source.choose(manifest, keep_alpha=fmt != "jpeg" or params.bg is not None)
+    if params.t is not None:  # a video's frame instead of its poster
+        src = frames.plan(manifest, params, d.settings)
+    else:
+        src = source.choose(manifest, keep_alpha=fmt != "jpeg" or params.bg is not None)
     recipe = plan(src) if plan else transform.Recipe(params)
     params = recipe.params
     geometry = transform.target_geometry(params, src, d.settings)
@@ -139,15 +147,23 @@ def respond(
     pyramid = source.pyramid(manifest, src, scale)
     pyramid_data = _pyramid_data(d, manifest, pyramid) if pyramid else None
     used = pyramid if pyramid and pyramid_data is not None else src
-    data = pyramid_data if used is pyramid else d.source_data(src.key)
+    # a frame is decoded inside the gate, below; its video is never read whole
+    frame_asked = params.t is not None
+    data = pyramid_data if used is pyramid else None if frame_asked else d.source_data(src.key)
     watermark = _watermark(d, manifest, params.wm) if params.wm else None
     marks = tuple(_watermark(d, manifest, mark) for mark in recipe.marks)
     try:
-        with d.gate.slot():  # decoding is the expensive part: all of it inside the gate
+        # decoding is the expensive part: all of it inside the gate
+        with d.gate.slot(), contextlib.ExitStack() as frame:
+            if frame_asked:
+                data, src = frame.enter_context(frames.extract(d.store, src, params.t))
+                used = src
             boxes: list[transform.Box] = []
             if params.g == "face":  # never from the pyramid: the boxes are in source pixels
-                known = faces.from_manifest(manifest)
-                boxes = known if known is not None else faces.detect(manifest, data, src)
+                known = None if frame_asked else faces.from_manifest(manifest)
+                if known is None:
+                    known = faces.detect(manifest, data, src, params.t)
+                boxes = known
             job = transform.Job(data, used, params, geometry, fmt, watermark=watermark,
                                 faces=boxes, marks=marks)  # fmt: skip
             try:
@@ -269,10 +285,20 @@ def stored_render(asset_id: str, name: str, request: Request) -> Response:
     return Response(data, media_type=media, headers={"Cache-Control": d.settings.cache_control})
 
 
-@router.get("/original/{asset_id}", summary="The untouched upload")
+@router.get(
+    "/original/{asset_id}",
+    summary="The untouched upload",
+    responses={
+        206: {"description": "the byte range asked with `Range: bytes=…` (one range)"},
+        302: {"description": "S3 mode: a presigned URL (S3 answers Range itself)"},
+        416: {"description": "the range lies outside the object"},
+    },
+)
 def original(asset_id: str, request: Request) -> Response:
-    """The uploaded bytes: a presigned redirect in S3 mode, streamed in local mode."""
+    """The uploaded bytes: a presigned redirect in S3 mode, streamed in local mode, with
+    byte ranges (docs/delivery.md, "Video and audio")."""
     d = _delivery(request)
+    check_signature(d, request)
     manifest = d.manifests.get(asset_id)
     key = original_key(asset_id)
     url = d.store.presigned_url(key, manifest.source.filename)
@@ -281,7 +307,6 @@ def original(asset_id: str, request: Request) -> Response:
     headers = {
         "Cache-Control": d.settings.cache_control,
         "ETag": f'"{manifest.source.sha256}"',
-        "Content-Length": str(manifest.source.size),
         "X-Content-Type-Options": "nosniff",
         # Never let a browser run an uploaded HTML/SVG as a page of this origin.
         "Content-Security-Policy": "default-src 'none'; sandbox",
@@ -289,7 +314,53 @@ def original(asset_id: str, request: Request) -> Response:
     if caching.not_modified(request, headers["ETag"]):
         return Response(status_code=304, headers=headers)
     media_type = manifest.source.mime or "application/octet-stream"
-    return StreamingResponse(d.store.iter_chunks(key), media_type=media_type, headers=headers)
+    return ranges.stream(request, d.store, key, _size(d, key), media_type, headers)
+
+
+# The web proxies ingest makes of videos and audio, by file name: derivative and type.
+MEDIA_FILES: dict[str, tuple[Derivative, str]] = {
+    "proxy.mp4": ("proxy_video", "video/mp4"),
+    "preview.mp4": ("preview", "video/mp4"),
+    "proxy.m4a": ("proxy_audio", "audio/mp4"),
+}
+
+
+@router.get(
+    "/media/{asset_id}/{name}",
+    summary="A web proxy of a video or audio asset",
+    responses={
+        200: {"content": {"video/mp4": {}, "audio/mp4": {}}},
+        206: {"description": "the byte range asked with `Range: bytes=…` (one range)"},
+        302: {"description": "S3 mode: a presigned URL (S3 answers Range itself)"},
+        404: {"description": "no such proxy (name not proxy.mp4/preview.mp4/proxy.m4a)"},
+        416: {"description": "the range lies outside the object"},
+    },
+)
+def media(asset_id: str, name: str, request: Request) -> Response:
+    """`proxy.mp4` (H.264/AAC, faststart), `preview.mp4` (a few silent seconds) or
+    `proxy.m4a` (AAC) as a `<video>`/`<audio>` element plays them: seekable by Range."""
+    d = _delivery(request)
+    check_signature(d, request)
+    manifest = d.manifests.get(asset_id)
+    derivative, media_type = MEDIA_FILES.get(name, (None, ""))
+    if derivative is None or derivative not in manifest.derivatives:
+        raise PicshaError(404, "not_found", f"asset {asset_id} has no {name!r}")
+    key = derivative_key(asset_id, derivative)
+    url = d.store.presigned_url(key, content_type=media_type)  # a player wants the type
+    if url:
+        return RedirectResponse(url, status_code=302)
+    etag = caching.etag_for(manifest.version, name, "media")
+    headers = {"Cache-Control": d.settings.cache_control, "ETag": etag}
+    if caching.not_modified(request, etag):
+        return Response(status_code=304, headers=headers)
+    return ranges.stream(request, d.store, key, _size(d, key), media_type, headers)
+
+
+def _size(d: Delivery, key: str) -> int:
+    try:
+        return d.store.size(key)
+    except ObjectNotFound as exc:
+        raise PicshaError(404, "not_found", "the object is missing from the store") from exc
 
 
 def configure(app: FastAPI, settings: Settings, store: ObjectStore | None = None) -> None:

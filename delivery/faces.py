@@ -44,9 +44,12 @@ def from_manifest(manifest: Manifest) -> list[transform.Box] | None:
     return [face.box.pixels(width, height) for face in manifest.analysis.faces]
 
 
-def detect(manifest: Manifest, source: transform.Source, src: RenderSource) -> list[transform.Box]:
-    """Detect on a small shrink-on-load decode; remembered per asset version."""
-    cache_key = f"{manifest.id}:{manifest.version}"
+def detect(
+    manifest: Manifest, source: transform.Source, src: RenderSource, at: float | None = None
+) -> list[transform.Box]:
+    """Detect on a small shrink-on-load decode; remembered per asset version (and video
+    frame: `at` seconds)."""
+    cache_key = f"{manifest.id}:{manifest.version}:{at}"
     if cache_key in _found:
         return _found[cache_key]
     detector = _detector()

@@ -26,6 +26,9 @@ Position = Literal["center", "north", "south", "east", "west", "ne", "nw", "se",
 Font = Literal["sans", "serif", "mono"]
 
 MAX_TEXT_LENGTH = 200
+# A static bound on `t` (a week of video) so a huge number is a 400 at parse time; the
+# asset's own duration is checked once its manifest is read (delivery/frames.py).
+MAX_SECONDS = 604_800.0
 # A static bound far above any output limit (PICSHA_RENDER_MAX_SIDE is checked later, after
 # dpr): a side of hundreds of digits is refused here, before any arithmetic can overflow.
 MAX_SIDE = 100_000
@@ -79,6 +82,13 @@ class RenderParams(EditFields):  # edit, prompt, mask: delivery/edit_params.py
     )
     txt_pos: Position = Field("south", description="text position")
     txt_font: Font = Field("sans", description="font family: sans, serif or mono")
+    t: float | None = Field(
+        None,
+        ge=0,
+        le=MAX_SECONDS,
+        description="video assets only: render the frame at t seconds (before the end) "
+        "instead of the poster",
+    )
     sig: str | None = Field(None, description="URL signature when signing is enabled")
 
     @field_validator("crop", "up", "gray", mode="before")
@@ -111,7 +121,7 @@ class RenderParams(EditFields):  # edit, prompt, mask: delivery/edit_params.py
             raise ValueError("must be a hex colour like ff8800 or f80")
         return text if len(text) == 6 else "".join(c * 2 for c in text)
 
-    @field_validator("dpr", "blur", "sharpen", "wm_scale", "wm_opacity", mode="before")
+    @field_validator("dpr", "blur", "sharpen", "wm_scale", "wm_opacity", "t", mode="before")
     @classmethod
     def _finite(cls, value: object) -> object:
         if isinstance(value, str) and value.strip().lower() in _NOT_FINITE:

@@ -27,7 +27,8 @@ class RenderSource:
     full_size: tuple[int, int] | None = None  # a pyramid's: the image it was made from
 
 
-def choose(manifest: Manifest, keep_alpha: bool = True) -> RenderSource:
+def check_ready(manifest: Manifest) -> None:
+    """409 while ingest works on the asset, 422 when it failed."""
     if manifest.status in ("queued", "processing"):
         raise PicshaError(
             409,
@@ -38,6 +39,10 @@ def choose(manifest: Manifest, keep_alpha: bool = True) -> RenderSource:
     if manifest.status == "failed":
         reason = manifest.error.message if manifest.error else "processing failed"
         raise PicshaError(422, "asset_failed", f"asset cannot be rendered: {reason}")
+
+
+def choose(manifest: Manifest, keep_alpha: bool = True) -> RenderSource:
+    check_ready(manifest)
     derivatives = manifest.derivatives
     if manifest.kind == "image" and manifest.image:
         image = manifest.image

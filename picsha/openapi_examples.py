@@ -73,6 +73,9 @@ HIT = {
 }
 
 NOT_FOUND = ERROR_EXAMPLE("asset_not_found", f"no asset '{ASSET_ID}'")
+RANGE_NOT_SATISFIABLE = ERROR_EXAMPLE(
+    "range_not_satisfiable", "the range 'bytes=9000000-' lies outside the object's 4211817 bytes"
+)
 QUEUE_DOWN = ERROR_EXAMPLE(
     "queue_unavailable", "the job queue cannot be reached; nothing was changed, retry later"
 )
@@ -157,8 +160,17 @@ EXAMPLES: dict[tuple[str, str], dict[int, Any]] = {
     },
     ("GET", "/original/{asset_id}"): {
         200: ("application/octet-stream", "(the uploaded bytes)"),
+        206: ("application/octet-stream", "(the bytes of the range asked)"),
         302: None,
         404: NOT_FOUND,
+        416: RANGE_NOT_SATISFIABLE,
+    },
+    ("GET", "/media/{asset_id}/{name}"): {
+        200: ("video/mp4", "(the proxy's bytes)"),
+        206: ("video/mp4", "(the bytes of the range asked)"),
+        302: None,
+        404: ERROR_EXAMPLE("not_found", f"asset {ASSET_ID} has no 'proxy.m4a'"),
+        416: RANGE_NOT_SATISFIABLE,
     },
     ("GET", "/healthz"): {
         200: {
@@ -187,4 +199,6 @@ PARAMETER_EXAMPLES: dict[str | tuple[str, str], Any] = {
     "fm": "webp",
     "dpr": 2,
     "bg": "ffffff",
+    "t": 2.5,
+    "name": "proxy.mp4",
 }

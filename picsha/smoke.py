@@ -108,15 +108,7 @@ class Smoke:
 
     def render(self) -> str:
         path = f"/render/{self.require_id()}?{'&'.join(f'{k}={v}' for k, v in RENDER.items())}"
-        if self.signing_key:
-            path = signing.sign_url(self.signing_key, path)
-        r = self.public.get(path, headers={"accept": "image/webp,*/*"})
-        if r.status_code == 403 and "signature" in r.text:
-            raise StepFailed(
-                f"403 {_error(r)}",
-                "the server signs render URLs: pass --signing-key or set PICSHA_SIGNING_KEY "
-                "(a deployed stack: its SigningKeySecretArn)",
-            )
+        r = self.signed_get(path, headers={"accept": "image/webp,*/*"})
         if r.status_code != 200:
             raise StepFailed(f"GET {path}: {r.status_code} {_error(r)}", FIXES["render"])
         fmt = imaging.sniff_format(r.content)
@@ -131,12 +123,26 @@ class Smoke:
         return f"{out.width} x {out.height} {fmt}, {len(r.content)} bytes"
 
     def original(self) -> str:
-        r = self.public.get(f"/original/{self.require_id()}")
+        r = self.signed_get(f"/original/{self.require_id()}")
         if r.status_code != 200:
             raise StepFailed(f"GET /original: {r.status_code} {_error(r)}", FIXES["original"])
         if r.content != self.sent:
             raise StepFailed(f"{len(r.content)} bytes that are not the upload", FIXES["original"])
         return f"the uploaded bytes come back ({len(r.content)} bytes)"
+
+    def signed_get(self, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        """GET a delivery URL, signed when a key is given (delivery checks /render's and
+        /original's alike); a 403 for the signature fails with how to fix it."""
+        if self.signing_key:
+            path = signing.sign_url(self.signing_key, path)
+        r = self.public.get(path, headers=headers)
+        if r.status_code == 403 and "signature" in r.text:
+            raise StepFailed(
+                f"403 {_error(r)}",
+                "the server signs delivery URLs: pass --signing-key or set PICSHA_SIGNING_KEY "
+                "(a deployed stack: its SigningKeySecretArn)",
+            )
+        return r
 
     def delete(self) -> str:
         asset_id = self.require_id()

@@ -104,13 +104,38 @@ class ObjectStore(ABC):
         return None
 
     def presigned_url(
-        self, key: str, filename: str | None = None, attachment: bool = False
+        self,
+        key: str,
+        filename: str | None = None,
+        attachment: bool = False,
+        content_type: str | None = None,
     ) -> str | None:
         """A time-limited URL a client can GET directly, where the backend supports it;
-        `attachment` makes a browser save the file (as `filename`) instead of showing it."""
+        `attachment` makes a browser save the file (as `filename`) instead of showing it;
+        `content_type` is the type the answer carries, whatever the object was stored with."""
         return None
 
-    def iter_chunks(self, key: str, chunk: int = 1024 * 1024) -> Iterator[bytes]:
-        with self.open(key) as f:
-            while data := f.read(chunk):
+    def iter_chunks(
+        self, key: str, chunk: int = 1024 * 1024, start: int = 0, stop: int | None = None
+    ) -> Iterator[bytes]:
+        """The object's bytes `start` up to (not including) `stop` (None: the end), a chunk
+        at a time: a ranged answer never holds the object, nor reads what precedes `start`."""
+        if stop is not None and stop <= start:
+            return
+        with self.open_range(key, start, stop) as f:
+            left = None if stop is None else stop - start
+            while left is None or left > 0:
+                data = f.read(chunk if left is None else min(chunk, left))
+                if not data:
+                    return
+                if left is not None:
+                    left -= len(data)
                 yield data
+
+    def open_range(self, key: str, start: int, stop: int | None) -> BinaryIO:
+        """A stream positioned at `start` (reading may run past `stop`; iter_chunks stops).
+        The default reads and drops what precedes `start`; stores that can seek override."""
+        f = self.open(key)
+        while start > 0 and (skipped := len(f.read(min(start, 1024 * 1024)))):
+            start -= skipped
+        return f

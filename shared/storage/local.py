@@ -90,6 +90,11 @@ class LocalStore(ObjectStore):
             names = [n for n in names if n > start_after]
         return names[:limit]
 
+    def open_range(self, key: str, start: int, stop: int | None) -> BinaryIO:
+        f = self.open(key)
+        f.seek(start)
+        return f
+
     @contextmanager
     def local_copy(self, key: str) -> Iterator[Path]:
         path = self._path(key)

@@ -56,6 +56,20 @@ class S3Store(ObjectStore):
                 raise ObjectNotFound(key) from exc
             raise
 
+    def open_range(self, key: str, start: int, stop: int | None) -> BinaryIO:
+        if start == 0 and stop is None:
+            return self.open(key)
+        # S3 serves the bytes asked (RFC 9110 ranges: the last byte is inclusive).
+        last = "" if stop is None else str(stop - 1)
+        try:
+            return self.client.get_object(
+                Bucket=self.bucket, Key=key, Range=f"bytes={start}-{last}"
+            )["Body"]
+        except ClientError as exc:
+            if _missing(exc):
+                raise ObjectNotFound(key) from exc
+            raise
+
     def exists(self, key: str) -> bool:
         try:
             self.client.head_object(Bucket=self.bucket, Key=key)
@@ -134,11 +148,17 @@ class S3Store(ObjectStore):
         )
 
     def presigned_url(
-        self, key: str, filename: str | None = None, attachment: bool = False
+        self,
+        key: str,
+        filename: str | None = None,
+        attachment: bool = False,
+        content_type: str | None = None,
     ) -> str | None:
         params = {"Bucket": self.bucket, "Key": key}
         if filename:
             params["ResponseContentDisposition"] = content_disposition(filename, attachment)
+        if content_type:
+            params["ResponseContentType"] = content_type
         return self.client.generate_presigned_url(
             "get_object", Params=params, ExpiresIn=self.presign_seconds
         )

@@ -3,6 +3,8 @@ here (tests/delivery/test_isolation.py checks). What only the real pipeline make
 posters, the pyramid) is tested in tests/end_to_end."""
 
 import hashlib
+import subprocess
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,8 +12,16 @@ from fastapi.testclient import TestClient
 from delivery.app import create_app
 from shared import imaging
 from shared.ids import new_id
-from shared.keys import original_key
-from shared.manifest import AssetError, Manifest, Source, save_manifest
+from shared.keys import DERIVATIVE_FILES, derivative_key, original_key
+from shared.manifest import (
+    AssetError,
+    DerivativeInfo,
+    ImageInfo,
+    Manifest,
+    Source,
+    save_manifest,
+)
+from shared.media import frame_at, probe
 
 
 @pytest.fixture
@@ -54,5 +64,62 @@ def failed_asset(ingest, store) -> Manifest:
     manifest = ingest(b"", "empty", process=False)
     manifest.status = "failed"
     manifest.error = AssetError(stage="sniff", code="empty_file", message="the upload is empty")
+    save_manifest(store, manifest)
+    return manifest
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def video_files(tmp_path_factory) -> dict[str, Path]:
+    """A 4 s 320x240 clip (testsrc2: every frame differs; a 440 Hz tone) as ingest would
+    leave it: the original, a 160x120 H.264 faststart proxy.mp4, a silent preview.mp4, a
+    proxy.m4a, and poster.jpg (the frame at 1 s). Made once per session."""
+    folder = tmp_path_factory.mktemp("video")
+    files = {name: folder / name for name in ("original", "proxy.mp4", "preview.mp4",
+                                               "proxy.m4a", "poster.jpg")}  # fmt: skip
+    lavfi = ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4",
+             "-f", "lavfi", "-i", "sine=frequency=440:duration=4"]  # fmt: skip
+    h264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "25"]
+    ffmpeg(*lavfi, *h264, "-c:a", "aac", "-f", "mp4", str(files["original"]))
+    ffmpeg("-i", str(files["original"]), "-vf", "scale=160:120", *h264, "-c:a", "aac",
+           "-movflags", "+faststart", str(files["proxy.mp4"]))  # fmt: skip
+    ffmpeg("-i", str(files["original"]), "-t", "2", "-an", "-vf", "scale=80:60", *h264,
+           "-movflags", "+faststart", str(files["preview.mp4"]))  # fmt: skip
+    ffmpeg("-i", str(files["original"]), "-vn", "-c:a", "aac", str(files["proxy.m4a"]))
+    frame_at(files["original"], 1.0, files["poster.jpg"])
+    return files
+
+
+@pytest.fixture
+def video(store, video_files) -> Manifest:
+    """The clip of `video_files` stored as a ready video asset, as ingest records one."""
+    asset_id = new_id()
+    data = video_files["original"].read_bytes()
+    store.put_bytes(original_key(asset_id), data, "video/mp4")
+    derivatives = {}
+    sizes = {"poster": (320, 240), "proxy_video": (160, 120), "preview": (80, 60),
+             "proxy_audio": (None, None)}  # fmt: skip
+    for name, (width, height) in sizes.items():
+        body = video_files[DERIVATIVE_FILES[name]].read_bytes()
+        key = derivative_key(asset_id, name)  # type: ignore[arg-type]
+        store.put_bytes(key, body)
+        derivatives[name] = DerivativeInfo(key=key, width=width, height=height, bytes=len(body))
+    manifest = Manifest(
+        id=asset_id,
+        status="ready",
+        kind="video",
+        source=Source(
+            filename="clip.mp4",
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            mime="video/mp4",
+        ),
+        image=ImageInfo(width=320, height=240),  # the poster's
+        media=probe(video_files["original"]),
+        derivatives=derivatives,
+    )
     save_manifest(store, manifest)
     return manifest

@@ -24,9 +24,11 @@ from tests.helpers import load, make_jpeg, make_png_alpha
 NAMES = [
     "wd", "ht", "crop", "fit", "up", "g", "fm", "q", "dpr", "bg", "blur", "sharpen", "gray",
     "rot", "flip", "wm", "wm_pos", "wm_scale", "wm_opacity", "txt", "txt_size", "txt_color",
-    "txt_pos", "txt_font", "sig", "nope",
+    "txt_pos", "txt_font", "sig", "t", "nope",
 ]  # fmt: skip
-NUMERIC = ["wd", "ht", "q", "dpr", "blur", "sharpen", "rot", "wm_scale", "wm_opacity", "txt_size"]
+NUMERIC = [
+    "wd", "ht", "q", "dpr", "blur", "sharpen", "rot", "wm_scale", "wm_opacity", "txt_size", "t",
+]  # fmt: skip
 # Integers of hundreds of digits: a float holds up to ~1.8e308, Python's int() 4300 digits.
 HUGE = st.one_of(
     st.integers(1, 1000).map(lambda n: "9" * n),
@@ -125,6 +127,15 @@ def test_numbers_of_any_size_never_500(client, photo_id, name, value, dpr):
     if name not in ("wd", "ht"):
         params.append(("wd", "32"))  # a transform, so the render path runs
     _check(client.get(f"/render/{photo_id}", params=params))
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(t=NUMBERS, params=st.lists(st.tuples(st.sampled_from(NAMES[:-3]), VALUES), max_size=3))
+def test_video_frames_never_500(client, video, t, params):
+    # `t` of any size or spelling, within and past the clip's 4 s, with other parameters
+    _check(client.get(f"/render/{video.id}", params=[("t", t), *params]))
 
 
 @settings(

@@ -295,6 +295,7 @@ def test_v1_needs_an_api_key_everywhere_and_delivery_is_public(synth: Synth) -> 
             assert not props.get("ApiKeyRequired"), f"{verb} {path}"
     assert {("ANY", "/v1"), ("ANY", "/v1/{proxy+}")} <= seen
     assert {("GET", "/render/{proxy+}"), ("GET", "/thumbor/{proxy+}")} <= seen
+    assert {("GET", "/original/{id}"), ("GET", "/media/{id}/{name}")} <= seen
     assert ("OPTIONS", "/v1/{proxy+}") in seen  # CORS
 
 

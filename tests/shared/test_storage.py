@@ -104,3 +104,19 @@ def test_s3_presigned_url_fetches_the_object(s3_endpoint, s3_bucket):
     url = store.presigned_url("assets/p/original", "photo.jpg")
     assert url and url.startswith(s3_endpoint)
     assert httpx.get(url).content == b"payload"
+
+
+@pytest.mark.parametrize(
+    ("start", "stop"), [(0, None), (0, 1), (1_000_000, 1_000_010), (2_999_999, None), (5, 5)]
+)
+def test_iter_chunks_reads_a_byte_range(any_store, start, stop):
+    data = bytes(range(256)) * 11_719  # 3 000 064 bytes: ranges across chunk borders
+    any_store.put_bytes("assets/a/proxy.mp4", data)
+    chunks = list(any_store.iter_chunks("assets/a/proxy.mp4", 1 << 16, start, stop))
+    assert b"".join(chunks) == data[start:stop]
+    assert all(len(c) <= 1 << 16 for c in chunks)
+
+
+def test_iter_chunks_of_a_missing_object_raises(any_store):
+    with pytest.raises(ObjectNotFound):
+        list(any_store.iter_chunks("assets/a/missing", start=10, stop=20))

@@ -1,8 +1,9 @@
 """The delivery and ingest/search Lambdas behind one API Gateway REST API.
 
-Routes: `/render/*`, `/thumbor/*`, `/original/{id}` (delivery, public: URLs may be signed)
-and `/healthz` (ingest, public); `/v1` and `/v1/*` (ingest + search) need an API key and are
-metered by a usage plan. A synth-time validation refuses any `/v1` method without a key.
+Routes: `/render/*`, `/thumbor/*`, `/original/{id}`, `/media/{id}/{name}` (delivery,
+public: URLs may be signed) and `/healthz` (ingest, public); `/v1` and `/v1/*` (ingest +
+search) need an API key and are metered by a usage plan. A synth-time validation refuses
+any `/v1` method without a key.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class Api(Construct):
         self.delivery_fn = lambda_.DockerImageFunction(
             self,
             "DeliveryFn",
-            description="Picsha delivery: /render, /thumbor, /original",
+            description="Picsha delivery: /render, /thumbor, /original, /media",
             code=lambda_image("delivery.handler.handler"),
             architecture=lambda_.Architecture.ARM_64,
             # libvips is CPU-bound and Lambda's CPU share grows with memory (1769 MB = 1 vCPU);
@@ -239,8 +240,10 @@ class Api(Construct):
             for verb in ("GET", "HEAD"):
                 resource.add_method(verb, delivery)
         original = api.root.add_resource("original").add_resource("{id}")
+        proxies = api.root.add_resource("media").add_resource("{id}").add_resource("{name}")
         for verb in ("GET", "HEAD"):
             original.add_method(verb, delivery)
+            proxies.add_method(verb, delivery)
         api.root.add_resource("healthz").add_method("GET", ingest)
 
         v1 = api.root.add_resource("v1")

@@ -4,7 +4,8 @@ Behaviours:
 - `/render/*`, `/thumbor/*` → API: cached on path + every query parameter + a normalised
   Accept (functions/normalise_query.js runs first), default TTL one day.
 - `/assets/*/original`, `/renders/*` → the bucket via Origin Access Control, cached.
-- everything else (`/original/{id}`, `/v1/*`, `/healthz`) → API, never cached; all viewer
+- everything else (`/original/{id}`, `/media/{id}/{name}`, `/v1/*`, `/healthz`) → API,
+  never cached (the delivery routes 302 to presigned S3 URLs there); all viewer
   headers but Host are forwarded (x-api-key included).
 """
 
