@@ -89,6 +89,13 @@ class Settings(BaseSettings):
     # process tree is killed when it runs out and the asset fails `conversion_timeout`.
     convert_timeout_seconds: float = 120.0
     soffice: str = "soffice"  # the LibreOffice binary
+    # Video and audio (stages/video.py): longer sources fail `too_long` before any decoding
+    # (4 h: a feature film or a long recording; the cap bounds transcode time and disk).
+    # Each ffmpeg run may take media_timeout_seconds + media_timeout_per_second * duration
+    # before its process group is killed and the asset fails `timeout`.
+    max_media_seconds: float = Field(default=4 * 3600.0, gt=0)
+    media_timeout_seconds: float = Field(default=60.0, gt=0)
+    media_timeout_per_second: float = Field(default=3.0, ge=0)
     # The converter container beside the worker (docker/libreoffice); unset: soffice here.
     converter_url: str | None = None
 
