@@ -46,7 +46,9 @@ def make(
         at = poster_time(path, info.duration, workdir, timeout)
         poster = media.frame_at(path, at, workdir / "poster.jpg", timeout=timeout)
         proxy, preview = workdir / "proxy.mp4", workdir / "preview.mp4"
-        preview_start = min(max(at - PREVIEW_SECONDS / 2, 0.0), max(info.duration - 3.0, 0.0))
+        preview_start = min(
+            max(at - PREVIEW_SECONDS / 2, 0.0), max(info.duration - PREVIEW_SECONDS, 0.0)
+        )
         if can_remux(info, probed):
             _remux(path, proxy, info.duration, timeout, report)
             _preview_alone(path, preview, preview_start, info, timeout)
