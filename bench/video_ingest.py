@@ -34,12 +34,13 @@ from common import OUT_DIR, REPO, machine_line, print_table
 sys.path.insert(0, str(REPO))
 
 from ingest_worker import pipeline
-from ingest_worker.stages import media
+from ingest_worker.stages import media, video
 from ingest_worker.stages.sniff import Sniffed
 from shared import process
 from shared.ids import new_id
 from shared.keys import original_key
 from shared.manifest import Manifest, Source, save_manifest
+from shared.media import info_from_probe, probe_json
 from shared.settings import Settings
 from shared.storage.local import LocalStore
 
@@ -85,14 +86,12 @@ def floor(path: Path, work: Path, remux: bool) -> float:
     return time.perf_counter() - start
 
 
-def make(path: Path, work: Path, settings: Settings) -> tuple[float, bool]:
-    """Seconds for video.make, and whether it remuxed (the proxy holds the source's x264
-    settings rather than ours)."""
+def make(path: Path, work: Path, settings: Settings) -> float:
+    """Seconds for video.make through the media stage (its probe included)."""
     start = time.perf_counter()
-    made = media.make(Sniffed("video/mp4", "video", "media"), path, work, settings,
-                      lambda _stage, _fraction: None)  # fmt: skip
-    elapsed = time.perf_counter() - start
-    return elapsed, b"crf=23.0" not in made.files["proxy_video"].read_bytes()[:200_000]
+    media.make(Sniffed("video/mp4", "video", "media"), path, work, settings,
+               lambda _stage, _fraction: None)  # fmt: skip
+    return time.perf_counter() - start
 
 
 def whole_pipeline(path: Path, settings: Settings, store: LocalStore) -> float:
@@ -126,14 +125,16 @@ def main() -> None:
         for label, name, encode in SAMPLES:
             path = make_input(name, encode)
             work = Path(tempfile.mkdtemp(dir=root))
-            _, remuxed = make(path, work, settings)  # warm-up, and which proxy it makes
+            probed = probe_json(path)
+            remuxed = video.can_remux(info_from_probe(probed), probed)
+            make(path, work, settings)  # warm-up
             floor(path, work, remuxed)
             floors: list[float] = []
             makes: list[float] = []
             pipes: list[float] = []
             for _ in range(runs):  # alternate, so background load hits all alike
                 floors.append(floor(path, Path(tempfile.mkdtemp(dir=root)), remuxed))
-                makes.append(make(path, Path(tempfile.mkdtemp(dir=root)), settings)[0])
+                makes.append(make(path, Path(tempfile.mkdtemp(dir=root)), settings))
                 pipes.append(whole_pipeline(path, settings, store))
             f, m, p = (statistics.median(v) for v in (floors, makes, pipes))
             rows.append([label, "copy" if remuxed else "libx264", f"{f * 1000:.0f}",

@@ -43,8 +43,7 @@ def make(
     assert info.duration is not None and info.width and info.height  # check_bounds
     timeout = settings.media_timeout_seconds + settings.media_timeout_per_second * info.duration
     try:
-        at = poster_time(path, info.duration, workdir, timeout)
-        poster = media.frame_at(path, at, workdir / "poster.jpg", timeout=timeout)
+        poster_path, at = poster(path, info.duration, workdir, timeout)
         proxy, preview = workdir / "proxy.mp4", workdir / "preview.mp4"
         preview_start = min(
             max(at - PREVIEW_SECONDS / 2, 0.0), max(info.duration - PREVIEW_SECONDS, 0.0)
@@ -58,11 +57,11 @@ def make(
         raise StageError(STAGE, "timeout", str(exc)) from None
     except media.MediaError as exc:
         raise StageError(STAGE, "no_frames", f"no frame could be decoded: {exc}") from None
-    header = pyvips.Image.new_from_file(str(poster))
+    header = pyvips.Image.new_from_file(str(poster_path))
     return Made(
         kind="video",
         info=info,
-        poster=poster,
+        poster=poster_path,
         poster_width=header.width,
         poster_height=header.height,
         files={"proxy_video": proxy, "preview": preview},
@@ -87,30 +86,49 @@ def check_bounds(info: MediaInfo, settings: Settings) -> None:
         )  # fmt: skip
 
 
-def poster_time(path: Path, duration: float, workdir: Path, timeout: float) -> float:
-    """The candidate time whose frame shows the most detail, not a black first frame.
+def poster(path: Path, duration: float, workdir: Path, timeout: float) -> tuple[Path, float]:
+    """A representative frame at full display size, and its time: not a black opening.
 
-    One ffmpeg run decodes all candidates small (each input seeks on its own, so only a
-    GOP or so per candidate is decoded); pyvips scores them by Sobel edge energy after
-    rejecting near-black and near-uniform frames."""
+    Candidates at fixed shares of the duration are scored by pyvips: near-black and
+    near-uniform frames rank below real pictures, which rank by Sobel edge energy. First
+    only the keyframe at or before each time is decoded (one frame each, whatever the GOP
+    length), at full size, so the winner is the poster as it stands. When none of those is
+    a real picture (a 10 s GOP puts every candidate on the same black first frame), the
+    exact times are decoded small and the winner once more at full size."""
     times = [p * duration for p in CANDIDATES]
     if duration > 10:  # skip the opening second: fades in, slates
         times = [max(t, 1.0) for t in times]
+    best = _best_candidate(path, times, workdir, timeout, keyframes=True)
+    if best is not None and best[0][0]:
+        return best[2].replace(workdir / "poster.jpg"), best[1]
+    best = _best_candidate(path, times, workdir, timeout, keyframes=False)
+    at = best[1] if best is not None else 0.0  # frame_at then says if there is any frame
+    return media.frame_at(path, at, workdir / "poster.jpg", timeout=timeout), at
+
+
+def _best_candidate(
+    path: Path, times: list[float], workdir: Path, timeout: float, *, keyframes: bool
+) -> tuple[tuple[bool, float], float, Path] | None:
+    """One ffmpeg run decodes every candidate (each input seeks on its own); the best
+    (score, time, file), or None when no candidate time yields a frame."""
     args: list[str] = ["ffmpeg", "-nostdin", "-v", "error", "-y"]
+    # -copyts: a keyframe before the seek point would otherwise count as "before the start"
+    seek = ["-skip_frame", "nokey", "-noaccurate_seek", "-copyts"] if keyframes else []
     for t in times:
-        args += ["-ss", f"{t:.3f}", "-i", str(path)]
+        args += [*seek, "-ss", f"{t:.3f}", "-i", str(path)]
     box = f"scale={CANDIDATE_SIDE}:{CANDIDATE_SIDE}:force_original_aspect_ratio=decrease"
-    outs = [workdir / f"candidate{i}.pgm" for i in range(len(times))]
+    each = ["-q:v", "2"] if keyframes else ["-vf", box, "-pix_fmt", "gray"]
+    outs = [workdir / f"candidate{i}.{'jpg' if keyframes else 'pgm'}" for i in range(len(times))]
     for i, out in enumerate(outs):
-        args += ["-map", f"{i}:v:0", "-frames:v", "1", "-vf", box, "-pix_fmt", "gray", str(out)]
+        args += ["-map", f"{i}:v:0", "-frames:v", "1", *each, str(out)]
     process.run(args, timeout)  # a candidate past the last frame is just missing
     scored = []
     for t, out in zip(times, outs, strict=True):
         if out.exists() and out.stat().st_size:
-            scored.append((_score(pyvips.Image.new_from_file(str(out))), t))
-    if not scored:
-        return 0.0  # frame_at then says whether there is any frame at all
-    return max(scored)[1]
+            small = pyvips.Image.thumbnail(str(out), CANDIDATE_SIDE).colourspace("b-w")
+            small = small.copy_memory()  # scored three times: decode once
+            scored.append((_score(small), t, out))
+    return max(scored, key=lambda c: c[0]) if scored else None
 
 
 def _score(gray: pyvips.Image) -> tuple[bool, float]:

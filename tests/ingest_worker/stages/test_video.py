@@ -83,13 +83,14 @@ def test_a_rotated_phone_clip_gets_portrait_poster_and_proxy(tmp_path, settings)
     assert not v.get("side_data_list")  # baked in: no player turns it a second time
 
 
-def test_a_clip_that_opens_black_gets_a_poster_from_the_picture(tmp_path, settings):
+@pytest.mark.parametrize("gop", [25, 250])  # keyframes each second; one for the whole clip
+def test_a_clip_that_opens_black_gets_a_poster_from_the_picture(gop, tmp_path, settings):
     source = tmp_path / "fade.mp4"
     ffmpeg(
         "-f", "lavfi", "-i", "color=c=black:s=320x240:r=25:d=2",
         "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=3",
         "-filter_complex", "[0:v][1:v]concat=n=2:v=1[v]", "-map", "[v]",
-        "-c:v", "libx264", "-pix_fmt", "yuv420p", source,
+        "-c:v", "libx264", "-g", str(gop), "-pix_fmt", "yuv420p", source,
     )  # fmt: skip
     made = _make(source, tmp_path, settings)
     first = tmp_path / "first.jpg"
