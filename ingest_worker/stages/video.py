@@ -117,7 +117,8 @@ def _best_candidate(
     for t in times:
         args += [*seek, "-ss", f"{t:.3f}", "-i", str(path)]
     box = f"scale={CANDIDATE_SIDE}:{CANDIDATE_SIDE}:force_original_aspect_ratio=decrease"
-    each = ["-q:v", "2"] if keyframes else ["-vf", box, "-pix_fmt", "gray"]
+    square = "scale='trunc(iw*sar/2)*2':ih,setsar=1"  # anamorphic: the display aspect
+    each = ["-vf", square, "-q:v", "2"] if keyframes else ["-vf", box, "-pix_fmt", "gray"]
     outs = [workdir / f"candidate{i}.{'jpg' if keyframes else 'pgm'}" for i in range(len(times))]
     for i, out in enumerate(outs):
         args += ["-map", f"{i}:v:0", "-frames:v", "1", *each, str(out)]

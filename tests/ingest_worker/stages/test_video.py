@@ -143,6 +143,7 @@ def test_an_anamorphic_source_is_proxied_at_its_display_aspect(tmp_path, setting
     made = _make(source, tmp_path, settings)
     (v,) = streams(made.files["proxy_video"], "video")
     assert (v["width"], v["height"]) == (426, 240)
+    assert (made.poster_width, made.poster_height) == (426, 240)
 
 
 @pytest.mark.parametrize(
