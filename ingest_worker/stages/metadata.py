@@ -43,7 +43,8 @@ def _taken_at(tags: dict[str, Any]) -> str | None:
         "XMP:DateTimeOriginal",
         "XMP:DateCreated",
         "XMP:CreateDate",
-        "QuickTime:CreateDate",
+        "QuickTime:CreationDate",  # phones' Keys tag: local time with its offset
+        "QuickTime:CreateDate",  # the movie header's, UTC by the spec (many cameras: local)
         "PDF:CreateDate",
     )
     if not isinstance(raw, str):

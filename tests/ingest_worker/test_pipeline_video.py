@@ -1,0 +1,173 @@
+"""Videos through the whole pipeline on a local store: what the manifest and objects hold,
+and hostile files that end `failed` with a code, the original kept, no ffmpeg left over."""
+
+import os
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+import pyvips
+
+from ingest_worker import pipeline
+from shared.ids import new_id
+from shared.keys import derivative_key, original_key
+from shared.manifest import Manifest, Source, save_manifest
+from tests.video_clips import clip, ffmpeg, streams, top_level_atoms
+
+
+def _upload(store, path: Path) -> str:
+    data = path.read_bytes()
+    asset_id = new_id()
+    store.put_bytes(original_key(asset_id), data)
+    save_manifest(
+        store,
+        Manifest(
+            id=asset_id,
+            pre_render_sizes=True,
+            source=Source(filename=path.name, size=len(data), sha256="0" * 64),
+        ),
+    )
+    return asset_id
+
+
+def _exiftool(path: Path, *tags: str) -> None:
+    subprocess.run(["exiftool", "-q", "-overwrite_original", *tags, str(path)], check=True)
+
+
+def test_an_iphone_style_clip_ends_ready_with_media_metadata_and_web_files(
+    tmp_path, settings, store
+):
+    source = clip(tmp_path / "IMG_0001.MOV", size="320x240", seconds=2.0)
+    _exiftool(
+        source, "-Rotation=90", "-Keys:GPSCoordinates=40.7, -74.0, 10",
+        "-Keys:CreationDate=2024:05:06 07:08:09-04:00", "-QuickTime:CreateDate=2024:05:06 11:08:09",
+    )  # fmt: skip
+    asset_id = _upload(store, source)
+    m = pipeline.process(asset_id, settings, store)
+    assert m.status == "ready", m.error
+    assert m.kind == "video" and m.source.mime == "video/quicktime"
+    assert m.progress is None
+    assert (m.media.width, m.media.height, m.media.rotation) == (240, 320, 90)
+    assert m.media.video_codec == "h264" and m.media.audio_codec == "aac"
+    assert m.media.duration == pytest.approx(2.0, abs=0.1)
+    assert m.metadata.taken_at == "2024-05-06T07:08:09-04:00"
+    assert m.metadata.gps == {"lat": 40.7, "lon": -74.0, "alt": 10.0}
+    assert {"poster", "proxy_video", "preview", "optimized", "thumb"} <= set(m.derivatives)
+    assert (m.image.width, m.image.height) == (240, 320)  # the poster, upright
+    proxy = tmp_path / "proxy.mp4"
+    proxy.write_bytes(store.get_bytes(derivative_key(asset_id, "proxy_video")))
+    assert proxy.read_bytes()[4:8] == b"ftyp"
+    atoms = top_level_atoms(proxy)
+    assert atoms.index("moov") < atoms.index("mdat")
+    (v,) = streams(proxy, "video")
+    assert (v["codec_name"], v["width"], v["height"]) == ("h264", 240, 320)
+    assert m.derivatives["proxy_video"].bytes == proxy.stat().st_size
+    poster = store.get_bytes(derivative_key(asset_id, "poster"))
+    assert poster[:3] == b"\xff\xd8\xff"
+    image = pyvips.Image.new_from_buffer(poster, "")
+    assert (image.width, image.height) == (240, 320)
+    assert store.get_bytes(original_key(asset_id)) == source.read_bytes()
+
+
+# --- hostile files ------------------------------------------------------------------------
+
+
+def _truncated(tmp: Path) -> Path:
+    source = clip(tmp / "full.mp4", seconds=4.0, extra=("-movflags", "+faststart"))
+    out = tmp / "truncated.mp4"
+    out.write_bytes(source.read_bytes()[: source.stat().st_size // 3])
+    return out
+
+
+def _moov_missing(tmp: Path) -> Path:
+    data = clip(tmp / "full.mp4", seconds=2.0).read_bytes()  # moov last
+    out = tmp / "no_moov.mp4"
+    out.write_bytes(data[: data.rfind(b"moov") - 4])
+    return out
+
+
+def _no_streams(tmp: Path) -> Path:
+    out = tmp / "empty.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x64:d=1", "-frames:v", "0", out)
+    return out
+
+
+def _no_decodable_frame(tmp: Path) -> Path:
+    """The index promises 2 s of H.264; every sample is zeros."""
+    data = bytearray(clip(tmp / "full.mp4", audio=None, extra=("-movflags", "+faststart"))
+                     .read_bytes())  # fmt: skip
+    start = data.find(b"mdat") + 4
+    data[start:] = bytes(len(data) - start)
+    out = tmp / "zeroed.mp4"
+    out.write_bytes(data)
+    return out
+
+
+def _absurd_dimensions(tmp: Path) -> Path:
+    """A 16x16 raw AVI whose headers claim 15000x15000 (225 MP)."""
+    data = bytearray(clip(tmp / "raw.avi", size="16x16", seconds=0.4, codec="rawvideo",
+                          audio=None).read_bytes())  # fmt: skip
+    strf, avih = data.find(b"strf"), data.find(b"avih")
+    struct.pack_into("<ii", data, strf + 12, 15000, -15000)  # BITMAPINFOHEADER
+    struct.pack_into("<II", data, avih + 8 + 32, 15000, 15000)  # dwWidth, dwHeight
+    out = tmp / "huge.avi"
+    out.write_bytes(data)
+    return out
+
+
+def _ten_hours(tmp: Path) -> Path:
+    """Two frames 36000 s apart: a few kB on disk, ten hours to play."""
+    out = tmp / "long.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x64:r=1:d=2", "-vf", "setpts=N*36000/TB",
+           "-fps_mode", "passthrough", "-c:v", "libx264", out)  # fmt: skip
+    return out
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize(
+    ("make", "code"),
+    [
+        (_truncated, "truncated"),
+        (_moov_missing, "unreadable_media"),
+        (_no_streams, "no_streams"),
+        (_no_decodable_frame, "no_frames"),
+        (_absurd_dimensions, "too_many_pixels"),
+        (_ten_hours, "too_long"),
+    ],
+)
+def test_hostile_videos_fail_with_a_code_and_keep_the_original(
+    make, code, tmp_path, settings, store
+):
+    source = make(tmp_path)
+    asset_id = _upload(store, source)
+    m = pipeline.process(asset_id, settings, store)
+    assert m.status == "failed"
+    assert m.error.code == code, m.error
+    assert m.error.message
+    assert store.get_bytes(original_key(asset_id)) == source.read_bytes()
+    assert not store.exists(derivative_key(asset_id, "proxy_video"))
+
+
+def _ffmpeg_processes() -> list[str]:
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            cmdline = Path("/proc", pid, "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if cmdline and Path(cmdline[0].decode(errors="replace")).name == "ffmpeg":
+            found.append(b" ".join(cmdline).decode(errors="replace"))
+    return found
+
+
+@pytest.mark.faults
+def test_ffmpeg_over_its_time_bound_fails_timeout_and_leaves_no_process(tmp_path, settings, store):
+    source = clip(tmp_path / "slow.mkv", size="1280x720", seconds=4.0, codec="libx264")
+    settings.media_timeout_seconds, settings.media_timeout_per_second = 0.2, 0.0
+    asset_id = _upload(store, source)
+    m = pipeline.process(asset_id, settings, store)
+    assert m.status == "failed" and m.error.code == "timeout", m.error
+    assert store.get_bytes(original_key(asset_id)) == source.read_bytes()
+    # The original was downloaded to a temporary file the ffmpeg runs named: none is left.
+    assert [c for c in _ffmpeg_processes() if asset_id in c or "picsha-" in c] == []

@@ -1,0 +1,59 @@
+"""Small video clips made with ffmpeg's lavfi sources, and what a user checks in the output."""
+
+import json
+import struct
+import subprocess
+from pathlib import Path
+from typing import Any
+
+
+def ffmpeg(*args: str | Path) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *map(str, args)], check=True)
+
+
+def clip(
+    out: Path, *, size: str = "320x240", seconds: float = 2.0, codec: str = "libx264",
+    audio: str | None = "aac", extra: tuple[str, ...] = (),
+) -> Path:  # fmt: skip
+    """testsrc2 (+ a sine tone) encoded as asked; `extra` goes before the output."""
+    args: list[str | Path] = ["-f", "lavfi", "-i", f"testsrc2=s={size}:r=25:d={seconds}"]
+    if audio:
+        args += ["-f", "lavfi", "-i", f"sine=d={seconds}", "-c:a", audio]
+    pix = [] if codec in ("mjpeg", "rawvideo") else ["-pix_fmt", "yuv420p"]
+    ffmpeg(*args, "-c:v", codec, *pix, *extra, out)
+    return out
+
+
+def probe(path: Path) -> dict[str, Any]:
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
+         str(path)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return json.loads(result.stdout)
+
+
+def streams(path: Path, kind: str) -> list[dict[str, Any]]:
+    return [s for s in probe(path)["streams"] if s["codec_type"] == kind]
+
+
+def top_level_atoms(path: Path) -> list[str]:
+    """The MP4 box types in file order: `+faststart` puts moov before mdat."""
+    data, atoms, pos = path.read_bytes(), [], 0
+    while pos + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        if size == 1:
+            size = struct.unpack(">Q", data[pos + 8 : pos + 16])[0]
+        atoms.append(kind.decode("latin-1"))
+        if size < 8:
+            break
+        pos += size
+    return atoms
+
+
+def is_mp4(path: Path) -> bool:
+    return path.read_bytes()[4:8] == b"ftyp"
+
+
+def is_jpeg(path: Path) -> bool:
+    return path.read_bytes()[:3] == b"\xff\xd8\xff"
