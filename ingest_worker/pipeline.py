@@ -14,6 +14,7 @@ import hashlib
 import logging
 
 from botocore.exceptions import BotoCoreError, ClientError
+from celery.exceptions import SoftTimeLimitExceeded
 
 from ingest_worker import runtime
 from ingest_worker.errors import StageError, TransientError
@@ -95,6 +96,12 @@ def _process(asset_id: str, settings: Settings | None, store: ObjectStore | None
         )
     except _TRANSIENT:
         raise
+    except SoftTimeLimitExceeded:  # Celery's job limit (stages' own bounds came first)
+        manifest.status = "failed"
+        limit = settings.ingest_time_limit_seconds
+        manifest.error = AssetError(
+            stage="pipeline", code="timeout", message=f"the job ran past its {limit:g} s limit"
+        )
     except Exception as exc:  # a bug must not leave the asset stuck in `processing`
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise TransientError(str(exc)) from exc  # the disk, not the file: retry later

@@ -57,6 +57,9 @@ def info_from_probe(data: dict[str, Any]) -> MediaInfo:
     if video is not None:
         rotation = rotation_of(video)
         width, height = _int(video.get("width")), _int(video.get("height"))
+        sar = _fraction(str(video.get("sample_aspect_ratio") or "").replace(":", "/"))
+        if width and sar and sar != 1:  # anamorphic (DV, H.263 CIF): pixels shown wider
+            width = int(width * sar)  # as ffmpeg's scale=iw*sar truncates
         if rotation in (90, 270):
             width, height = height, width
         info.width, info.height, info.rotation = width, height, rotation
@@ -127,11 +130,17 @@ def _tags(raw: dict[str, str]) -> MediaTags | None:
 
 
 def _rate(text: str | None) -> float | None:
+    rate = _fraction(text)
+    return round(float(rate), 3) if rate else None
+
+
+def _fraction(text: str | None) -> Fraction | None:
+    """A positive ffprobe ratio ("30000/1001"), else None ("0/0", "", "N/A")."""
     try:
-        rate = Fraction(text or "")
+        value = Fraction(text or "")
     except (ValueError, ZeroDivisionError):
         return None
-    return round(float(rate), 3) if rate > 0 else None
+    return value if value > 0 else None
 
 
 def _float(value: Any) -> float | None:

@@ -124,6 +124,17 @@ class Settings(BaseSettings):
             return [k.strip() for k in value.split(",") if k.strip()]
         return value
 
+    def media_timeout(self, duration: float | None) -> float:
+        """Wall-clock bound on one ffmpeg run over `duration` seconds of media."""
+        return self.media_timeout_seconds + self.media_timeout_per_second * (duration or 0)
+
+    @property
+    def ingest_time_limit_seconds(self) -> float:
+        """Celery's soft limit on one ingest job: 10 minutes, or what the longest video
+        allowed may take (poster and proxy runs, each under its own timeout), if more.
+        A job past it fails `timeout`; its converters are bounded well before that."""
+        return max(600.0, 2 * self.media_timeout(self.max_media_seconds) + 60)
+
     @property
     def embedded_broker(self) -> bool:
         return not self.broker_url

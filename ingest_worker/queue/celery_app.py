@@ -38,8 +38,11 @@ def make_celery(settings: Settings) -> Celery:
     else:
         app.conf.broker_url = settings.broker_url
         app.conf.broker_transport_options = {
-            # Above the longest task time limit, so a slow job is not redelivered while alive.
-            "visibility_timeout": settings.broker_visibility_timeout,
+            # Above the longest task time limit, so a slow job is not redelivered while alive
+            # (a lost one comes back sooner through the sweeper).
+            "visibility_timeout": max(
+                settings.broker_visibility_timeout, settings.ingest_time_limit_seconds + 120
+            ),
             # Without these a broker that is gone without closing the connection holds a
             # publish for ever (kombu's default): the API answers 503 instead.
             "socket_connect_timeout": settings.broker_timeout_seconds,
@@ -63,8 +66,10 @@ def make_celery(settings: Settings) -> Celery:
         accept_content=["json"],
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
-        task_soft_time_limit=600,
-        task_time_limit=660,
+        # Long enough for the longest video allowed (shared/settings.py); the hard limit
+        # kills a job that ignores the soft one's exception.
+        task_soft_time_limit=settings.ingest_time_limit_seconds,
+        task_time_limit=settings.ingest_time_limit_seconds + 60,
         beat_schedule={
             "sweep-stuck-assets": {"task": SWEEP_TASK, "schedule": settings.sweep_interval_seconds}
         },

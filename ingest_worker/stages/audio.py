@@ -34,9 +34,7 @@ def make(
     report: Report,
 ) -> Made:  # fmt: skip
     _refuse_too_long(info.duration, settings)
-    timeout = settings.media_timeout_seconds + settings.media_timeout_per_second * (
-        info.duration or 0
-    )
+    timeout = settings.media_timeout(info.duration)
     proxy = workdir / "proxy.m4a"
     poster = workdir / "poster.jpg"
     cover = media.cover_art_stream(probed)

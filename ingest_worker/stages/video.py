@@ -41,7 +41,7 @@ def make(
 ) -> Made:  # fmt: skip
     check_bounds(info, settings)
     assert info.duration is not None and info.width and info.height  # check_bounds
-    timeout = settings.media_timeout_seconds + settings.media_timeout_per_second * info.duration
+    timeout = settings.media_timeout(info.duration)
     try:
         poster_path, at = poster(path, info.duration, workdir, timeout)
         proxy, preview = workdir / "proxy.mp4", workdir / "preview.mp4"
@@ -158,17 +158,9 @@ def can_remux(info: MediaInfo, probed: dict[str, Any]) -> bool:
     )
 
 
-def proxy_size(info: MediaInfo, probed: dict[str, Any]) -> tuple[int, int]:
-    """Display size (rotation and pixel aspect applied) fitted into 1080p, both even."""
-    width, height = info.width or 2, info.height or 2
-    sar = str(_video_stream(probed).get("sample_aspect_ratio") or "1:1")
-    num, _, den = sar.partition(":")
-    if num.isdigit() and den.isdigit() and int(num) and int(den) and num != den:
-        if info.rotation in (90, 270):
-            height = height * int(num) / int(den)
-        else:
-            width = width * int(num) / int(den)
-    return _fit(width, height, *PROXY_BOX)
+def proxy_size(info: MediaInfo) -> tuple[int, int]:
+    """Display size (shared/media.py applies rotation and pixel aspect) within 1080p, even."""
+    return _fit(info.width or 2, info.height or 2, *PROXY_BOX)
 
 
 def _fit(width: float, height: float, long_max: int, short_max: int) -> tuple[int, int]:
@@ -186,7 +178,7 @@ def _transcode(
 ) -> None:  # fmt: skip
     """One decode feeds both outputs: the preview branch trims before it scales, so it
     costs a few seconds of small frames on top of the proxy (ffmpeg autorotates)."""
-    width, height = proxy_size(info, probed)
+    width, height = proxy_size(info)
     pw, ph = _fit(width, height, PREVIEW_SIDE, PREVIEW_SIDE)
     graph = (
         f"[0:v:0]scale={width}:{height},setsar=1,format=yuv420p,split=2[proxy][rest];"

@@ -171,3 +171,30 @@ def test_ffmpeg_over_its_time_bound_fails_timeout_and_leaves_no_process(tmp_path
     assert store.get_bytes(original_key(asset_id)) == source.read_bytes()
     # The original was downloaded to a temporary file the ffmpeg runs named: none is left.
     assert [c for c in _ffmpeg_processes() if asset_id in c or "picsha-" in c] == []
+
+
+def test_the_job_limit_covers_the_longest_video_allowed(settings):
+    """Celery's soft limit leaves room for a poster run and a proxy run of the longest
+    video allowed, each under its own ffmpeg timeout; never under the old 10 minutes."""
+    runs = 2 * settings.media_timeout(settings.max_media_seconds)
+    assert settings.ingest_time_limit_seconds > runs
+    short = settings.model_copy(update={"max_media_seconds": 10.0})
+    assert short.ingest_time_limit_seconds == 600
+
+
+def test_a_job_past_its_celery_limit_fails_timeout_and_keeps_the_original(
+    tmp_path, settings, store, monkeypatch
+):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from ingest_worker.stages import video
+
+    def too_slow(*args, **kwargs):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(video, "make", too_slow)
+    source = clip(tmp_path / "slow.mp4", size="160x120", seconds=1.0)
+    asset_id = _upload(store, source)
+    m = pipeline.process(asset_id, settings, store)
+    assert (m.status, m.error.code, m.error.stage) == ("failed", "timeout", "pipeline")
+    assert store.get_bytes(original_key(asset_id)) == source.read_bytes()
