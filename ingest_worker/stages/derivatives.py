@@ -51,6 +51,7 @@ def build(
             manifest.kind, manifest.media, manifest.progress = made.kind, made.info, None
             for name, local in made.files.items():
                 out[name] = _put(store, manifest.id, name, local, None)
+                out[name].width, out[name].height = made.sizes.get(name, (None, None))
             out["poster"] = _put(store, manifest.id, "poster", made.poster, None)
             out["poster"].width, out["poster"].height = made.poster_width, made.poster_height
             manifest.image = ImageInfo(width=made.poster_width, height=made.poster_height)

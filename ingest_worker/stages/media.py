@@ -30,6 +30,7 @@ class Made:
     poster_width: int
     poster_height: int
     files: dict[str, Path] = field(default_factory=dict)  # derivative name → local file
+    sizes: dict[str, tuple[int, int]] = field(default_factory=dict)  # their frames' sizes
 
 
 def make(sniffed: Sniffed, path: Path, workdir: Path, settings: Settings, report: Report) -> Made:

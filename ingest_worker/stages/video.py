@@ -21,6 +21,7 @@ from shared.settings import Settings
 
 PROXY_BOX = (1920, 1080)  # long side, short side: "1080p" in either orientation
 PREVIEW_SIDE = 480  # long side of the hover preview
+MAX_PROXY_FPS = 60
 PREVIEW_SECONDS = 3.0
 # Proxies above this are re-encoded even when the codec is web-safe: a 100 Mbit/s camera
 # original would be a poor thing to stream to a browser.
@@ -48,7 +49,8 @@ def make(
         preview_start = min(
             max(at - PREVIEW_SECONDS / 2, 0.0), max(info.duration - PREVIEW_SECONDS, 0.0)
         )
-        if can_remux(info, probed):
+        remux = can_remux(info, probed)
+        if remux:
             _remux(path, proxy, info.duration, timeout, report)
             _preview_alone(path, preview, preview_start, info, timeout)
         else:
@@ -65,6 +67,10 @@ def make(
         poster_width=header.width,
         poster_height=header.height,
         files={"proxy_video": proxy, "preview": preview},
+        sizes={
+            "proxy_video": (info.width, info.height) if remux else proxy_size(info),
+            "preview": _fit(*proxy_size(info), PREVIEW_SIDE, PREVIEW_SIDE),
+        },
     )
 
 
@@ -180,8 +186,11 @@ def _transcode(
     costs a few seconds of small frames on top of the proxy (ffmpeg autorotates)."""
     width, height = proxy_size(info)
     pw, ph = _fit(width, height, PREVIEW_SIDE, PREVIEW_SIDE)
+    # Slow-motion phone clips (120-240 fps) play at normal speed in 60 fps: no browser or
+    # screen shows more, and the proxy stays a fraction of the size.
+    fps = f",fps={MAX_PROXY_FPS}" if (info.fps or 0) > MAX_PROXY_FPS else ""
     graph = (
-        f"[0:v:0]scale={width}:{height},setsar=1,format=yuv420p,split=2[proxy][rest];"
+        f"[0:v:0]scale={width}:{height},setsar=1{fps},format=yuv420p,split=2[proxy][rest];"
         f"[rest]trim=start={preview_start:.3f}:duration={PREVIEW_SECONDS},"
         f"setpts=PTS-STARTPTS,scale={pw}:{ph}[preview]"
     )
@@ -209,7 +218,7 @@ def _preview_alone(
     path: Path, preview: Path, start: float, info: MediaInfo, timeout: float
 ) -> None:
     """The preview when the proxy was a copy: seek, decode three seconds, encode small."""
-    pw, ph = _fit(info.width or 2, info.height or 2, PREVIEW_SIDE, PREVIEW_SIDE)
+    pw, ph = _fit(*proxy_size(info), PREVIEW_SIDE, PREVIEW_SIDE)
     args = [
         "ffmpeg", "-nostdin", "-v", "error", "-y", "-ss", f"{start:.3f}", "-i", str(path),
         "-t", f"{PREVIEW_SECONDS}", "-map", "0:v:0", "-an", "-vf", f"scale={pw}:{ph},setsar=1",

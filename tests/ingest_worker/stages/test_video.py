@@ -160,3 +160,16 @@ def test_bounds_are_checked_from_the_probe_alone(info, code, settings):
     with pytest.raises(StageError) as caught:
         video.check_bounds(MediaInfo(video_codec="h264", **info), settings)
     assert caught.value.code == code
+
+
+def test_a_slow_motion_clip_plays_at_60_fps_and_the_manifest_knows_each_size(tmp_path, settings):
+    """A 240 fps phone clip (here: re-timed to 240 fps, HEVC so it is transcoded)."""
+    source = clip(tmp_path / "slomo.mov", size="320x240", seconds=1.0, codec="libx265",
+                  extra=("-r", "240", "-tag:v", "hvc1"))  # fmt: skip
+    made = _make(source, tmp_path, settings)
+    (v,) = streams(made.files["proxy_video"], "video")
+    num, den = map(int, v["avg_frame_rate"].split("/"))
+    assert num / den <= 60
+    assert made.sizes["proxy_video"] == (v["width"], v["height"])
+    (p,) = streams(made.files["preview"], "video")
+    assert made.sizes["preview"] == (p["width"], p["height"])
