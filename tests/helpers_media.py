@@ -1,18 +1,14 @@
 """Small audio made with ffmpeg's lavfi sources, and assets ingested from local files."""
 
-import subprocess
 from pathlib import Path
 
 from ingest_worker import pipeline
 from shared.ids import new_id
 from shared.keys import original_key
 from shared.manifest import Manifest, Source, save_manifest
+from tests.video_clips import ffmpeg
 
 TAGS = {"title": "Night Train", "artist": "The Sleepers", "album": "Timetables"}
-
-
-def ffmpeg(*args: str | Path) -> None:
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *map(str, args)], check=True)
 
 
 def sine(seconds: float = 2) -> list[str]:

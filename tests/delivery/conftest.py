@@ -3,7 +3,6 @@ here (tests/delivery/test_isolation.py checks). What only the real pipeline make
 posters, the pyramid) is tested in tests/end_to_end."""
 
 import hashlib
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from shared.manifest import (
     save_manifest,
 )
 from shared.media import frame_at, probe
+from tests.video_clips import ffmpeg
 
 
 @pytest.fixture
@@ -66,10 +66,6 @@ def failed_asset(ingest, store) -> Manifest:
     manifest.error = AssetError(stage="sniff", code="empty_file", message="the upload is empty")
     save_manifest(store, manifest)
     return manifest
-
-
-def ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True, timeout=60)
 
 
 @pytest.fixture(scope="session")

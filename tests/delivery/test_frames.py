@@ -14,8 +14,8 @@ from shared import imaging
 from shared.keys import manifest_key, original_key
 from shared.manifest import save_manifest
 from shared.storage.s3 import S3Store
-from tests.delivery.conftest import ffmpeg
 from tests.helpers import load, make_jpeg
+from tests.video_clips import ffmpeg
 
 
 def _jpeg(r) -> pyvips.Image:

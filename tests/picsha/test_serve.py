@@ -17,6 +17,8 @@ from shared import imaging
 from shared.libvips import bundle_dir
 from tests.faults import data_dir_processes
 from tests.helpers import corpus_file, free_port, load, make_jpeg, wait_for
+from tests.helpers_media import ffmpeg, sine
+from tests.video_clips import clip
 
 pytestmark = pytest.mark.slow
 
@@ -95,6 +97,26 @@ def test_upload_then_render_on_embedded_defaults(server, tmp_path):
         r = httpx.get(f"{base}/render/{complex_id}?wd=200&fm=webp")
         assert r.status_code == 200 and imaging.sniff_format(r.content) == "webp", name
         assert load(r.content).width == 200
+
+    # A phone clip and a song: poster, web proxies, a frame at t=, byte ranges for <video>.
+    vid = upload(clip(tmp_path / "IMG_0002.MOV", seconds=2.0), pre_render_sizes="true")
+    v = wait_for(lambda: manifest(vid))
+    assert v["status"] == "ready" and v["kind"] == "video", v
+    r = httpx.get(f"{base}/media/{vid}/proxy.mp4", headers={"Range": "bytes=0-99"})
+    assert r.status_code == 206 and r.content[4:8] == b"ftyp" and len(r.content) == 100
+    size = v["derivatives"]["proxy_video"]["bytes"]
+    assert r.headers["content-range"] == f"bytes 0-99/{size}"
+    r = httpx.get(f"{base}/render/{vid}?t=1.5&wd=160&fm=jpeg")
+    assert r.status_code == 200 and imaging.sniff_format(r.content) == "jpeg"
+    assert load(r.content).width == 160
+    song = tmp_path / "song.mp3"
+    ffmpeg(*sine(2), "-metadata", "title=Night Train", "-c:a", "libmp3lame", song)
+    aid = upload(song)
+    a = wait_for(lambda: manifest(aid))
+    assert a["status"] == "ready" and a["kind"] == "audio", a
+    assert a["media"]["tags"]["title"] == "Night Train"
+    r = httpx.get(f"{base}/media/{aid}/proxy.m4a")
+    assert r.status_code == 200 and r.headers["content-type"] == "audio/mp4"
 
     # A hostile file fails cleanly, and the same worker goes on with the next upload.
     empty = tmp_path / "empty.jpg"

@@ -5,7 +5,6 @@ ingest's video and audio stages write them; `/media/{id}/{name}` (delivery) is a
 by the test from the same files, so the players load real media.
 """
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,12 +21,9 @@ from shared.media import probe
 from shared.storage.local import LocalStore
 from tests.helpers import make_jpeg
 from tests.picsha.console.test_console import sign_in
+from tests.video_clips import ffmpeg
 
 pytestmark = pytest.mark.slow
-
-
-def ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
 
 
 @dataclass
