@@ -157,6 +157,23 @@ def _int(value: Any) -> int | None:
         return None
 
 
+PROGRESS_ARGS = ("-progress", "pipe:1", "-nostats")  # machine-readable progress on stdout
+
+
+def progress_seconds(line: str) -> float | None:
+    """Seconds of output written, from one line of ffmpeg's `-progress` output."""
+    key, _, value = line.partition("=")
+    value = value.strip()
+    if key == "out_time_us" and value.lstrip("-").isdigit():
+        return max(int(value) / 1e6, 0.0)
+    return None
+
+
+def failure(stderr: str, source: str | Path, fallback: str) -> str:
+    """What to tell a user when ffmpeg failed on `source`: its last complaint, scrubbed."""
+    return _last_line(stderr, source) or fallback
+
+
 def _last_line(text: str, source: str | Path) -> str:
     """ffmpeg's last complaint, without the input's name: a worker's temp path or a
     presigned URL (credentials) must not reach a manifest or an error body."""

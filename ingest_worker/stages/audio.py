@@ -42,7 +42,7 @@ def make(
     wave = None if has_cover else workdir / "waveform.png"
     report("transcode", 0.0)
     try:
-        _proxy(path, info, proxy, wave, timeout)
+        _proxy(path, info, proxy, wave, timeout, report)
         proxied = media.info_from_probe(media.probe_json(proxy))
     except ConverterTimeout as exc:
         raise StageError(STAGE, "timeout", str(exc)) from None
@@ -73,7 +73,9 @@ def _refuse_too_long(duration: float | None, settings: Settings) -> None:
         )  # fmt: skip
 
 
-def _proxy(path: Path, info: MediaInfo, out: Path, wave: Path | None, timeout: float) -> None:
+def _proxy(
+    path: Path, info: MediaInfo, out: Path, wave: Path | None, timeout: float, report: Report
+) -> None:
     """proxy.m4a, and the waveform picture in the same pass when `wave` is given."""
     if info.audio_codec == "aac":
         codec = ["-c:a", "copy"]
@@ -89,15 +91,22 @@ def _proxy(path: Path, info: MediaInfo, out: Path, wave: Path | None, timeout: f
             f":colors={WAVEFORM_COLOR}:scale=sqrt:filter=peak[w]",
             "-map", "[w]", "-frames:v", "1", str(wave),
         ]  # fmt: skip
-    result = process.run(
+
+    def on_line(line: str) -> None:
+        seconds = media.progress_seconds(line)
+        if seconds is not None and info.duration:
+            report("transcode", min(seconds / info.duration, 1.0))
+
+    result = process.stream(
         ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(path),
          "-map", "0:a:0", "-vn", *codec, "-movflags", "+faststart", "-f", "mp4", str(out),
-         *drawing],
+         *drawing, *media.PROGRESS_ARGS],
         timeout,
+        on_line,
     )  # fmt: skip
     if result.returncode != 0 or not out.exists():
-        message = result.stderr.strip().splitlines()[-1:] or ["ffmpeg could not read it"]
-        raise StageError(STAGE, "unreadable_media", message[0][:300])
+        message = media.failure(result.stderr, path, "ffmpeg could not read it")
+        raise StageError(STAGE, "unreadable_media", message)
 
 
 def _cover_poster(path: Path, stream: int, workdir: Path, out: Path, settings: Settings) -> bool:

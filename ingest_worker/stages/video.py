@@ -200,7 +200,7 @@ def _transcode(
         "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", str(proxy),
         "-map", "[preview]", "-an", *X264, "-crf", "28", "-movflags", "+faststart",
         str(preview),
-        "-progress", "pipe:1", "-nostats",
+        *media.PROGRESS_ARGS,
     ]  # fmt: skip
     _run_with_progress(args, proxy, info.duration or 0, timeout, report)
 
@@ -209,7 +209,7 @@ def _remux(path: Path, proxy: Path, duration: float, timeout: float, report: Rep
     args = [
         "ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(path),
         "-map", "0:v:0", "-map", "0:a:0?", "-c", "copy", "-movflags", "+faststart",
-        str(proxy), "-progress", "pipe:1", "-nostats",
+        str(proxy), *media.PROGRESS_ARGS,
     ]  # fmt: skip
     _run_with_progress(args, proxy, duration, timeout, report)
 
@@ -225,7 +225,7 @@ def _preview_alone(
         *X264, "-crf", "28", "-movflags", "+faststart", str(preview),
     ]  # fmt: skip
     result = process.run(args, timeout)
-    _check(result, preview)
+    _check(result, preview, args)
 
 
 def _run_with_progress(
@@ -237,13 +237,13 @@ def _run_with_progress(
 
     def on_line(line: str) -> None:
         nonlocal reached
-        key, _, value = line.partition("=")
-        if key == "out_time_us" and value.strip().lstrip("-").isdigit():
-            reached = max(reached, int(value) / 1e6)
+        seconds = media.progress_seconds(line)
+        if seconds is not None:
+            reached = max(reached, seconds)
             report("transcode", min(reached / duration, 1.0) if duration else 0.0)
 
     result = process.stream(args, timeout, on_line)
-    _check(result, out)
+    _check(result, out, args)
     if reached < duration * MIN_COVERAGE - 0.5:
         raise StageError(
             STAGE, "truncated",
@@ -251,10 +251,10 @@ def _run_with_progress(
         )  # fmt: skip
 
 
-def _check(result: process.Result, out: Path) -> None:
+def _check(result: process.Result, out: Path, args: list[str]) -> None:
     if result.returncode != 0 or not out.exists() or out.stat().st_size == 0:
-        lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
-        message = lines[-1][:300] if lines else f"ffmpeg exited {result.returncode}"
+        source = args[args.index("-i") + 1]
+        message = media.failure(result.stderr, source, f"ffmpeg exited {result.returncode}")
         raise StageError(STAGE, "decode_error", message)
 
 
