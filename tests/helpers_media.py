@@ -32,12 +32,12 @@ def ten_hour_flac(folder: Path) -> Path:
     return path
 
 
-def upload(store, data: bytes, name: str) -> str:
+def upload(store, data: bytes, name: str, pre_render_sizes: bool = True) -> str:
     """An uploaded original and its queued manifest, as the API leaves them."""
     asset_id = new_id()
     store.put_bytes(original_key(asset_id), data)
     source = Source(filename=name, size=len(data), sha256="0" * 64)
-    save_manifest(store, Manifest(id=asset_id, source=source, pre_render_sizes=True))
+    save_manifest(store, Manifest(id=asset_id, source=source, pre_render_sizes=pre_render_sizes))
     return asset_id
 
 

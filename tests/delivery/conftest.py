@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from delivery.app import create_app
 from shared import imaging
 from shared.ids import new_id
-from shared.keys import DERIVATIVE_FILES, derivative_key, original_key
+from shared.keys import DERIVATIVE_FILES, derivative_key, manifest_key, original_key
 from shared.manifest import (
     AssetError,
     DerivativeInfo,
@@ -21,6 +21,7 @@ from shared.manifest import (
     save_manifest,
 )
 from shared.media import frame_at, probe
+from shared.storage.s3 import S3Store
 from tests.video_clips import ffmpeg
 
 
@@ -119,3 +120,13 @@ def video(store, video_files) -> Manifest:
     )
     save_manifest(store, manifest)
     return manifest
+
+
+@pytest.fixture
+def video_in_s3(s3_endpoint, s3_bucket, video, store) -> S3Store:
+    """The `video` asset's original, proxy and manifest copied into the S3 test bucket."""
+    s3 = S3Store(s3_bucket, endpoint_url=s3_endpoint)
+    for key in (original_key(video.id), video.derivatives["proxy_video"].key,
+                manifest_key(video.id)):  # fmt: skip
+        s3.put_bytes(key, store.get_bytes(key))
+    return s3

@@ -11,7 +11,7 @@ from delivery import frames
 from delivery.app import create_app
 from delivery.params import RenderParams, parse
 from shared import imaging
-from shared.keys import manifest_key, original_key
+from shared.keys import original_key
 from shared.manifest import save_manifest
 from shared.storage.s3 import S3Store
 from tests.helpers import load, make_jpeg
@@ -150,15 +150,8 @@ def test_an_unreadable_video_is_422_json(client, video, store):
     assert r.json()["error"]["code"] == "no_frame"
 
 
-def test_s3_mode_reads_the_frame_by_presigned_url(settings, s3_endpoint, s3_bucket, video,
-                                                  store):  # fmt: skip
-    s3 = S3Store(s3_bucket, endpoint_url=s3_endpoint)
-    for key in (
-        original_key(video.id),
-        video.derivatives["proxy_video"].key,
-        manifest_key(video.id),
-    ):
-        s3.put_bytes(key, store.get_bytes(key))
+def test_s3_mode_reads_the_frame_by_presigned_url(settings, video, video_in_s3, store):
+    s3 = video_in_s3
     local = TestClient(create_app(settings, store))
     remote = TestClient(create_app(settings, s3))
     for wd in (100, 300):  # from the proxy, from the original

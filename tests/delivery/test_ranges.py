@@ -7,10 +7,8 @@ from fastapi.testclient import TestClient
 
 from delivery import ranges
 from delivery.app import create_app
-from shared.keys import manifest_key, original_key
 from shared.manifest import save_manifest
 from shared.signing import sign_url
-from shared.storage.s3 import S3Store
 
 
 @pytest.mark.parametrize(
@@ -148,16 +146,8 @@ def test_signing_covers_original_and_media(settings, store, video):
     assert client.get(r.headers["location"]).status_code == 200
 
 
-def test_s3_mode_redirects_and_s3_answers_the_range(
-    settings, s3_endpoint, s3_bucket, video, store, video_files
-):
-    s3 = S3Store(s3_bucket, endpoint_url=s3_endpoint)
-    for key in (
-        original_key(video.id),
-        video.derivatives["proxy_video"].key,
-        manifest_key(video.id),
-    ):
-        s3.put_bytes(key, store.get_bytes(key))
+def test_s3_mode_redirects_and_s3_answers_the_range(settings, video, video_in_s3, video_files):
+    s3 = video_in_s3
     client = TestClient(create_app(settings, s3))
     original = video_files["original"].read_bytes()
     for path, body in (

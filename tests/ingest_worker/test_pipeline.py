@@ -6,27 +6,14 @@ import pyvips
 from ingest_worker import pipeline
 from shared.ids import new_id
 from shared.keys import original_key
-from shared.manifest import Manifest, Source, load_manifest, save_manifest
+from shared.manifest import load_manifest, save_manifest
 from tests.helpers import corpus_file, make_jpeg
-
-
-def _upload(store, data: bytes, name: str, pre_render_sizes: bool = True) -> str:
-    asset_id = new_id()
-    store.put_bytes(original_key(asset_id), data)
-    save_manifest(
-        store,
-        Manifest(
-            id=asset_id,
-            pre_render_sizes=pre_render_sizes,
-            source=Source(filename=name, size=len(data), sha256="0" * 64),
-        ),
-    )
-    return asset_id
+from tests.helpers_media import upload
 
 
 def test_a_camera_jpeg_ends_ready_with_samples_and_metadata(settings, store):
     data = corpus_file("jpeg/nikon_coolpix_p6000_gps_DSCN0010.jpg").read_bytes()
-    asset_id = _upload(store, data, "DSCN0010.jpg")
+    asset_id = upload(store, data, "DSCN0010.jpg")
     m = pipeline.process(asset_id, settings, store)
     assert m.status == "ready" and m.error is None
     assert m.source.mime == "image/jpeg" and m.kind == "image"
@@ -38,7 +25,7 @@ def test_a_camera_jpeg_ends_ready_with_samples_and_metadata(settings, store):
 
 
 def test_running_twice_converges_on_the_same_result(settings, store):
-    asset_id = _upload(
+    asset_id = upload(
         store, make_jpeg(settings.data_dir.parent / "a.jpg", 800, 600).read_bytes(), "a"
     )
     first = pipeline.process(asset_id, settings, store)
@@ -63,7 +50,7 @@ def test_running_twice_converges_on_the_same_result(settings, store):
 )
 def test_bad_files_fail_with_a_code_and_keep_the_original(relpath, code, settings, store):
     data = corpus_file(relpath).read_bytes()
-    asset_id = _upload(store, data, relpath.split("/")[-1])
+    asset_id = upload(store, data, relpath.split("/")[-1])
     m = pipeline.process(asset_id, settings, store)
     assert m.status == "failed"
     assert m.error.code == code, m.error
@@ -90,22 +77,22 @@ def test_a_deleted_asset_is_skipped(settings, store):
 )
 def test_hostile_complex_files_fail_and_the_next_job_still_works(relpath, code, settings, store):
     data = corpus_file(relpath).read_bytes()
-    bad = pipeline.process(_upload(store, data, relpath.split("/")[-1]), settings, store)
+    bad = pipeline.process(upload(store, data, relpath.split("/")[-1]), settings, store)
     assert (bad.status, bad.error.code) == ("failed", code), bad.error
     assert store.get_bytes(original_key(bad.id)) == data
     good = make_jpeg(settings.data_dir.parent / "next.jpg", 64, 48).read_bytes()
-    assert pipeline.process(_upload(store, good, "next.jpg"), settings, store).status == "ready"
+    assert pipeline.process(upload(store, good, "next.jpg"), settings, store).status == "ready"
 
 
 def test_postscript_reading_files_fails_as_forbidden(tmp_path, settings, store):
     eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n(/etc/passwd) (r) file\n"
-    m = pipeline.process(_upload(store, eps, "innocent.eps"), settings, store)
+    m = pipeline.process(upload(store, eps, "innocent.eps"), settings, store)
     assert (m.status, m.error.code, m.error.stage) == ("failed", "forbidden_operation", "render")
 
 
 def test_a_heic_gets_a_proxy_samples_and_placeholders(settings, store):
     data = corpus_file("heif/iphone_8plus_orientation6.heic").read_bytes()
-    m = pipeline.process(_upload(store, data, "IMG_0001.HEIC"), settings, store)
+    m = pipeline.process(upload(store, data, "IMG_0001.HEIC"), settings, store)
     assert m.status == "ready", m.error
     assert (m.kind, m.source.mime) == ("complex_image", "image/heic")
     assert (m.image.width, m.image.height) == (3024, 4032)
@@ -125,7 +112,7 @@ def test_a_heic_gets_a_proxy_samples_and_placeholders(settings, store):
 
 def test_a_raw_file_gets_exiftools_exact_type(settings, store):
     data = corpus_file("raw/panasonic_dmc-lx3.rw2").read_bytes()
-    m = pipeline.process(_upload(store, data, "P1000.RW2"), settings, store)
+    m = pipeline.process(upload(store, data, "P1000.RW2"), settings, store)
     assert m.status == "ready", m.error
     assert m.source.mime == "image/x-panasonic-rw2"
     assert m.derivatives["proxy"].width == 3664
@@ -134,7 +121,7 @@ def test_a_raw_file_gets_exiftools_exact_type(settings, store):
 @pytest.mark.slow
 def test_a_docx_gets_document_pdf_poster_and_samples(settings, store):
     data = corpus_file("docs/word_cyrillic.docx").read_bytes()
-    m = pipeline.process(_upload(store, data, "report.docx"), settings, store)
+    m = pipeline.process(upload(store, data, "report.docx"), settings, store)
     assert m.status == "ready", m.error
     assert m.kind == "document"
     assert set(m.derivatives) == {"document", "poster", "optimized", "thumb", "pyramid"}
@@ -148,7 +135,7 @@ def test_a_docx_gets_document_pdf_poster_and_samples(settings, store):
 def test_a_pdf_upload_gets_a_poster_but_no_second_pdf(settings, store):
     data = corpus_file("pdf/text_2_pages.pdf").read_bytes()
     m = pipeline.process(
-        _upload(store, data, "paper.pdf"),
+        upload(store, data, "paper.pdf"),
         settings,
         store,
     )
@@ -182,7 +169,7 @@ def test_delivery_renders_from_a_proxy_or_the_poster(relpath, derivative, settin
     from delivery import source  # the reader of what ingest writes
 
     data = corpus_file(relpath).read_bytes()
-    m = pipeline.process(_upload(store, data, relpath.rsplit("/", 1)[-1]), settings, store)
+    m = pipeline.process(upload(store, data, relpath.rsplit("/", 1)[-1]), settings, store)
     chosen = source.choose(m)
     assert chosen.key == m.derivatives[derivative].key
     assert (chosen.width, chosen.height) == (m.image.width, m.image.height)
@@ -195,14 +182,14 @@ def test_stage_durations_are_measured(settings, store):
         return INGEST_STAGE_SECONDS.labels(stage, "image")._sum.get()
 
     before = {s: count(s) for s in ("metadata", "render")}
-    asset_id = _upload(store, corpus_file("jpeg/canon_eos40d.jpg").read_bytes(), "x.jpg")
+    asset_id = upload(store, corpus_file("jpeg/canon_eos40d.jpg").read_bytes(), "x.jpg")
     pipeline.process(asset_id, settings, store)
     assert all(count(s) > before[s] for s in ("metadata", "render"))
 
 
 def test_large_images_get_a_pyramid_of_this_upload_and_animations_none(settings, store, tmp_path):
     data = make_jpeg(tmp_path / "photo.jpg", 2400, 1800).read_bytes()
-    m = pipeline.process(_upload(store, data, "photo.jpg"), settings, store)
+    m = pipeline.process(upload(store, data, "photo.jpg"), settings, store)
     info = m.derivatives["pyramid"]
     assert (info.width, info.height, info.source_sha256) == (1200, 900, m.source.sha256)
     assert store.get_bytes(info.key)[:4] == b"II*\x00"
@@ -210,14 +197,14 @@ def test_large_images_get_a_pyramid_of_this_upload_and_animations_none(settings,
     frames = frames.copy(interpretation="srgb")
     frames.set_type(pyvips.GValue.gint_type, "page-height", 1000)
     gif = frames.gifsave_buffer()
-    m = pipeline.process(_upload(store, gif, "two-frames.gif"), settings, store)
+    m = pipeline.process(upload(store, gif, "two-frames.gif"), settings, store)
     assert m.image.animated and (m.image.width, m.image.height) == (1200, 1000)
     assert "pyramid" not in m.derivatives
 
 
 def test_reprocess_gives_an_older_asset_its_pyramid(settings, store, tmp_path):
     data = make_jpeg(tmp_path / "photo.jpg", 2400, 1800).read_bytes()
-    asset_id = _upload(store, data, "photo.jpg", pre_render_sizes=False)
+    asset_id = upload(store, data, "photo.jpg", pre_render_sizes=False)
     m = pipeline.process(asset_id, settings, store)
     key = m.derivatives.pop("pyramid").key  # as ingested before pyramids existed
     store.delete_prefix(key)

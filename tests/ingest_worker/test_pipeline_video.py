@@ -10,25 +10,13 @@ import pytest
 import pyvips
 
 from ingest_worker import pipeline
-from shared.ids import new_id
 from shared.keys import derivative_key, original_key
-from shared.manifest import Manifest, Source, save_manifest
+from tests.helpers_media import upload
 from tests.video_clips import clip, ffmpeg, streams, top_level_atoms
 
 
 def _upload(store, path: Path) -> str:
-    data = path.read_bytes()
-    asset_id = new_id()
-    store.put_bytes(original_key(asset_id), data)
-    save_manifest(
-        store,
-        Manifest(
-            id=asset_id,
-            pre_render_sizes=True,
-            source=Source(filename=path.name, size=len(data), sha256="0" * 64),
-        ),
-    )
-    return asset_id
+    return upload(store, path.read_bytes(), path.name)
 
 
 def _exiftool(path: Path, *tags: str) -> None:
