@@ -164,3 +164,18 @@ def data_dir_processes(data_dir: Path) -> dict[int, Proc]:
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue  # gone meanwhile, or not ours
     return found
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Live processes (other than this one) whose command line contains `text`: what a
+    converter's timeout must not leave behind."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and entry.name != str(os.getpid()):
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if text.encode() in cmdline:
+                found.append(int(entry.name))
+    return found

@@ -10,6 +10,7 @@ from ingest_worker.errors import StageError
 from ingest_worker.stages import media
 from ingest_worker.stages.sniff import sniff
 from shared import media as shared_media
+from tests.faults import processes_mentioning
 from tests.helpers_media import TAGS, ffmpeg, sine, tag_args, ten_hour_flac
 
 # (file name, ffmpeg codec options) for each format people upload.
@@ -220,19 +221,6 @@ def test_ten_hours_fails_too_long_before_any_transcode(tmp_path, settings):
     assert not (tmp_path / "work" / "proxy.m4a").exists()
 
 
-def _processes_mentioning(text: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if text.encode() in cmdline and entry.name != str(os.getpid()):
-                found.append(int(entry.name))
-    return found
-
-
 @pytest.mark.faults
 def test_ffmpeg_over_its_time_fails_timeout_and_leaves_no_process(files, tmp_path, settings):
     quick = settings.model_copy(
@@ -241,7 +229,7 @@ def test_ffmpeg_over_its_time_fails_timeout_and_leaves_no_process(files, tmp_pat
     with pytest.raises(StageError) as err:
         make(files["tone.wav"], tmp_path / "work", quick)
     assert err.value.code == "timeout"
-    assert _processes_mentioning(str(files["tone.wav"])) == []
+    assert processes_mentioning(str(files["tone.wav"])) == []
     children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
     for pid in children:
         assert "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()

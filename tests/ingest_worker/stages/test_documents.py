@@ -10,6 +10,7 @@ import pyvips
 from ingest_worker.errors import StageError
 from ingest_worker.stages import documents, sniff
 from shared import imaging
+from tests.faults import processes_mentioning
 from tests.helpers import corpus_file
 
 
@@ -101,19 +102,6 @@ def test_an_encrypted_pdf_fails_with_its_own_code(tmp_path, settings):
     assert err.value.code == "encrypted_document"
 
 
-def _processes_mentioning(text: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if text.encode() in cmdline:
-                found.append(int(entry.name))
-    return found
-
-
 @pytest.mark.slow
 def test_a_conversion_over_the_time_limit_fails_and_leaves_no_process(tmp_path, settings):
     """LibreOffice cannot even start within 0.3 s: the same path as a document that hangs."""
@@ -121,7 +109,7 @@ def test_a_conversion_over_the_time_limit_fails_and_leaves_no_process(tmp_path, 
     with pytest.raises(StageError) as err:
         _render(corpus_file("docs/word_text.docx"), tmp_path, quick)
     assert err.value.code == "conversion_timeout"
-    assert _processes_mentioning(str(tmp_path)) == []  # soffice, oosplash, soffice.bin gone
+    assert processes_mentioning(str(tmp_path)) == []  # soffice, oosplash, soffice.bin gone
     # ...and reaped: no zombie children of this process.
     children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
     for pid in children:
