@@ -54,6 +54,7 @@ def _hit_json(hit: SearchHit) -> dict[str, Any]:
         "filename": hit.filename,
         "labels": hit.labels,
         "alt_text": hit.alt_text,
+        "duration": hit.duration,  # seconds, videos and audio; null for stills
         "links": {"self": f"/v1/assets/{hit.id}", "render": f"/render/{hit.id}"},
     }
 

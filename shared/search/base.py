@@ -75,6 +75,20 @@ class SearchHit:
     filename: str = ""
     labels: list[str] = field(default_factory=list)
     alt_text: str = ""
+    duration: float | None = None  # seconds: videos and audio
+
+    @classmethod
+    def of(cls, doc: "IndexDoc", score: float, matched: list[str]) -> "SearchHit":
+        return cls(
+            id=doc.id,
+            score=round(score, 6),
+            matched=matched,
+            kind=doc.kind,
+            filename=doc.filename,
+            labels=doc.labels,
+            alt_text=doc.alt_text,
+            duration=doc.duration,
+        )
 
 
 @dataclass

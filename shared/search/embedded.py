@@ -284,7 +284,7 @@ class EmbeddedIndex(SearchIndex):
             matched = matched_fields(doc, terms)
             if doc_id in vector_ids:
                 matched.append("embedding")
-            hits.append(_hit(doc, score, matched))
+            hits.append(SearchHit.of(doc, score, matched))
         more = offset + limit < total
         return SearchPage(hits, encode_cursor(offset + limit, fp) if more else None, total)
 
@@ -296,7 +296,7 @@ class EmbeddedIndex(SearchIndex):
             ranked = self._nearest(doc.vector, doc.embedding_model, "1", [], limit + 1)
             ranked = [(i, s) for i, s in ranked if i != asset_id][:limit]
             docs = self._docs([i for i, _ in ranked])
-        return [_hit(docs[i], s, ["embedding"]) for i, s in ranked]
+        return [SearchHit.of(docs[i], s, ["embedding"]) for i, s in ranked]
 
     def people(self) -> list[Person]:
         with self._lock:
@@ -459,16 +459,4 @@ def _doc(row: sqlite3.Row) -> IndexDoc:
         codecs=[c for c in (row["codecs"] or "").split("|") if c],
         embedding_model=row["embedding_model"],
         vector=None if blob is None else np.frombuffer(blob, dtype="<f4").astype(np.float32),
-    )
-
-
-def _hit(doc: IndexDoc, score: float, matched: list[str]) -> SearchHit:
-    return SearchHit(
-        id=doc.id,
-        score=round(score, 6),
-        matched=matched,
-        kind=doc.kind,
-        filename=doc.filename,
-        labels=doc.labels,
-        alt_text=doc.alt_text,
     )

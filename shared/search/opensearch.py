@@ -214,7 +214,7 @@ class OpenSearchIndex(SearchIndex):
             res = self.client.search(index=self.index, body=body)
             docs = [_doc(h["_source"]) for h in res["hits"]["hits"]]
             total = int(res["hits"]["total"]["value"])
-            hits = [_hit(d, 0.0, []) for d in docs]
+            hits = [SearchHit.of(d, 0.0, []) for d in docs]
             more = offset + limit < total
             return SearchPage(hits, encode_cursor(offset + limit, fp) if more else None, total)
         searches: list[dict[str, Any]] = []
@@ -244,7 +244,7 @@ class OpenSearchIndex(SearchIndex):
             matched = matched_fields(docs[doc_id], terms)
             if doc_id in vector_ids:
                 matched.append("embedding")
-            hits.append(_hit(docs[doc_id], score, matched))
+            hits.append(SearchHit.of(docs[doc_id], score, matched))
         more = offset + limit < len(fused)
         return SearchPage(hits, encode_cursor(offset + limit, fp) if more else None, len(fused))
 
@@ -259,7 +259,7 @@ class OpenSearchIndex(SearchIndex):
         body["_source"] = {"excludes": ["vector"]}
         res = self.client.search(index=self.index, body=body)
         return [
-            _hit(_doc(h["_source"]), float(h["_score"]), ["embedding"])
+            SearchHit.of(_doc(h["_source"]), float(h["_score"]), ["embedding"])
             for h in res["hits"]["hits"][:limit]
         ]
 
@@ -392,18 +392,6 @@ def _doc(src: dict[str, Any]) -> IndexDoc:
         codecs=list(src.get("codecs") or []),
         embedding_model=src.get("embedding_model"),
         vector=None if vector is None else np.asarray(vector, dtype=np.float32),
-    )
-
-
-def _hit(doc: IndexDoc, score: float, matched: list[str]) -> SearchHit:
-    return SearchHit(
-        id=doc.id,
-        score=round(score, 6),
-        matched=matched,
-        kind=doc.kind,
-        filename=doc.filename,
-        labels=doc.labels,
-        alt_text=doc.alt_text,
     )
 
 

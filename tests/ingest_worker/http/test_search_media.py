@@ -50,6 +50,9 @@ def test_duration_codec_kind_and_tags_narrow_the_search(library):
     assert found(client, codec="flac", min_duration=10) == set()
     assert found(client, q="sleepers") == {song}  # the artist tag
     assert found(client, q="timetables", codec="mp3") == {song}  # the album tag
+    r = client.get("/v1/search", params={"kind": "audio", "min_duration": 2}, headers=AUTH)
+    durations = {item["id"]: item["duration"] for item in r.json()["items"]}
+    assert durations[song] == pytest.approx(3, abs=0.2)  # hits say how long they play
 
 
 def test_bad_media_parameters_are_400(library):
