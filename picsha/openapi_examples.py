@@ -69,6 +69,7 @@ HIT = {
     "filename": "IMG_0042.jpg",
     "labels": ["bicycle", "wall"],
     "alt_text": "A red bicycle leaning on a blue wall",
+    "duration": None,
     "links": {"self": f"/v1/assets/{ASSET_ID}", "render": f"/render/{ASSET_ID}"},
 }
 
