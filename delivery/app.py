@@ -356,6 +356,11 @@ def media(asset_id: str, name: str, request: Request) -> Response:
     return ranges.stream(request, d.store, key, _size(d, key), media_type, headers)
 
 
+# HEAD answers what GET would, headers only (players and link checkers ask for the size).
+router.add_api_route("/original/{asset_id}", original, methods=["HEAD"], include_in_schema=False)
+router.add_api_route("/media/{asset_id}/{name}", media, methods=["HEAD"], include_in_schema=False)
+
+
 def _size(d: Delivery, key: str) -> int:
     try:
         return d.store.size(key)

@@ -79,8 +79,12 @@ def stream(
         return error_response(416, "range_not_satisfiable", message, range_headers)
     if byte_range is None:
         headers["Content-Length"] = str(size)
+        if request.method == "HEAD":  # what a GET would answer, without reading the object
+            return Response(media_type=media_type, headers=headers)
         return StreamingResponse(store.iter_chunks(key), media_type=media_type, headers=headers)
     headers["Content-Length"] = str(byte_range.stop - byte_range.start)
     headers["Content-Range"] = byte_range.content_range(size)
+    if request.method == "HEAD":
+        return Response(status_code=206, media_type=media_type, headers=headers)
     chunks = store.iter_chunks(key, start=byte_range.start, stop=byte_range.stop)
     return StreamingResponse(chunks, status_code=206, media_type=media_type, headers=headers)

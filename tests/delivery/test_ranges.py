@@ -163,3 +163,18 @@ def test_s3_mode_redirects_and_s3_answers_the_range(settings, video, video_in_s3
     # stored without a type, the proxy is still served as video/mp4
     r = client.get(f"/media/{video.id}/proxy.mp4", follow_redirects=False)
     assert httpx.get(r.headers["location"], timeout=30).headers["content-type"] == "video/mp4"
+
+
+def test_head_answers_what_get_would_without_a_body(client, video, proxy):
+    path, data = proxy
+    r = client.head(path)
+    assert r.status_code == 200 and r.content == b""
+    assert int(r.headers["content-length"]) == len(data)
+    assert r.headers["accept-ranges"] == "bytes" and r.headers["content-type"] == "video/mp4"
+    r = client.head(path, headers={"Range": "bytes=0-99"})
+    assert r.status_code == 206 and r.content == b""
+    assert r.headers["content-range"] == f"bytes 0-99/{len(data)}"
+    r = client.head(f"/original/{video.id}")
+    assert r.status_code == 200 and r.content == b""
+    assert int(r.headers["content-length"]) == video.source.size
+    assert client.head(f"/media/{video.id}/nope.mp4").status_code == 404
