@@ -123,7 +123,7 @@ def _commit_upload(
             store.delete_prefix(asset_prefix(manifest.id))  # the retry's copy is not needed
             return response
         manifest.duplicate_of = sha256_index.find(store, manifest.source.sha256)
-        body = _accepted(manifest)
+        body = _accepted(manifest, request.app.state.settings)
         if manifest.duplicate_of is not None:
             body["duplicate_of"] = manifest.duplicate_of
         save_manifest(store, manifest)
@@ -135,8 +135,8 @@ def _commit_upload(
     return JSONResponse(body, status_code=202)
 
 
-def _accepted(manifest: Manifest) -> dict:
-    return {"id": manifest.id, "status": manifest.status, "links": links(manifest.id)}
+def _accepted(manifest: Manifest, settings: Settings) -> dict:
+    return {"id": manifest.id, "status": manifest.status, "links": links(manifest.id, settings)}
 
 
 def _form_bool(value: object) -> bool:
@@ -176,7 +176,8 @@ def create_presigned_upload(
     )
     save_manifest(store, manifest)
     newest.remember(store, manifest)
-    return {"id": asset_id, "status": manifest.status, "upload": form, "links": links(asset_id)}
+    return {"id": asset_id, "status": manifest.status, "upload": form,
+            "links": links(asset_id, settings)}  # fmt: skip
 
 
 @router.get("/assets/{asset_id}")
@@ -220,7 +221,9 @@ def delete_asset(manifest: ManifestDep, settings: SettingsDep, store: StoreDep) 
 
 
 @router.post("/assets/{asset_id}/reprocess", status_code=202)
-def reprocess_asset(manifest: ManifestDep, request: Request, store: StoreDep) -> dict:
+def reprocess_asset(
+    manifest: ManifestDep, request: Request, settings: SettingsDep, store: StoreDep
+) -> dict:
     before = manifest.model_copy(deep=True)
     manifest.status = "queued"
     manifest.error = None
@@ -230,4 +233,4 @@ def reprocess_asset(manifest: ManifestDep, request: Request, store: StoreDep) ->
     except BaseException:
         save_manifest(store, before)  # the asset stays as it was: nothing was queued
         raise
-    return _accepted(manifest)
+    return _accepted(manifest, settings)

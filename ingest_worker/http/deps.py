@@ -11,6 +11,7 @@ from shared.ids import is_valid_id
 from shared.manifest import Manifest, load_manifest
 from shared.search import SearchIndex
 from shared.settings import Settings
+from shared.signing import sign_url
 from shared.storage import ObjectStore
 
 
@@ -43,10 +44,10 @@ IndexDep = Annotated[SearchIndex, Depends(_index)]
 ManifestDep = Annotated[Manifest, Depends(_manifest)]  # the `{asset_id}` path's, else 404
 
 
-def links(asset_id: str) -> dict[str, str]:
-    """Where a client goes next from an asset."""
-    return {
-        "self": f"/v1/assets/{asset_id}",
-        "render": f"/render/{asset_id}",
-        "original": f"/original/{asset_id}",
-    }
+def links(asset_id: str, settings: Settings) -> dict[str, str]:
+    """Where a client goes next from an asset. With a signing key, delivery asks every URL
+    for its `sig`: the API's (authenticated) client gets the links signed, ready to follow."""
+    delivery = {"render": f"/render/{asset_id}", "original": f"/original/{asset_id}"}
+    if settings.signing_key:
+        delivery = {k: sign_url(settings.signing_key, v) for k, v in delivery.items()}
+    return {"self": f"/v1/assets/{asset_id}", **delivery}

@@ -3,6 +3,7 @@
 import io
 import json
 from datetime import datetime, timedelta
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import redis
@@ -14,6 +15,7 @@ from ingest_worker.queue.locks import asset_lock
 from shared.keys import ASSETS_PREFIX, original_key
 from shared.manifest import AssetError, load_manifest, save_manifest
 from shared.settings import Settings
+from shared.signing import verify
 from tests.helpers import API_KEY, make_jpeg
 
 AUTH = {"x-api-key": API_KEY}
@@ -316,3 +318,19 @@ def test_broker_down_is_503_with_nothing_kept_and_uploads_resume(tmp_path, redis
     assert client.post(f"/v1/assets/{failed_id}/reprocess", headers=AUTH).status_code == 202
     assert sorted(_stored_assets(client)) == sorted([failed_id, first.json()["id"]])
     assert redis.Redis.from_url(redis_proc.url).llen("ingest") == 2  # one job each
+
+
+def test_with_a_signing_key_the_delivery_links_come_signed(settings, tmp_path):
+    """Delivery asks every URL for its `sig` then: links a client can follow as they are."""
+    signed = settings.model_copy(update={"signing_key": "s3cret"})
+    client = TestClient(create_app(signed))
+    r = _upload(client, make_jpeg(tmp_path / "p.jpg", 32, 32).read_bytes())
+    links = r.json()["links"]
+    asset_id = r.json()["id"]
+    for name in ("render", "original"):
+        url = urlsplit(links[name])
+        assert url.path == f"/{name}/{asset_id}"
+        items = parse_qsl(url.query)
+        given = dict(items).pop("sig")
+        assert verify("s3cret", url.path, [i for i in items if i[0] != "sig"], given)
+    assert links["self"] == f"/v1/assets/{asset_id}"  # the API itself needs the key, not a sig
