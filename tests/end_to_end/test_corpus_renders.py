@@ -1,8 +1,8 @@
 """Every corpus image that ingests `ready` renders through /render: right status, format by
 magic bytes and size, in three common shapes. Run on both libvips builds (docs/delivery.md,
-"Which libvips"); skipped cleanly when the corpus is absent. Documents are left out: they
-render from a plain poster.jpg (tests/end_to_end/test_render_sources.py), and converting 32 of them
-would triple the time."""
+"Which libvips"); skipped cleanly when the corpus is absent. Documents, videos and audio
+are left out: they render from a plain poster.jpg (tests/end_to_end/test_render_sources.py,
+tests/delivery/test_frames.py), and converting or transcoding them would triple the time."""
 
 import pytest
 
@@ -10,7 +10,7 @@ from shared import imaging
 from tests.helpers import CORPUS, corpus_rows, load
 
 ACCEPT_ALL = {"accept": "image/avif,image/webp,image/png,*/*"}
-DOCUMENTS = ("docs/", "pdf/")
+POSTER_ONLY = ("docs/", "pdf/", "video/", "audio/")
 
 
 def _fit(width: int, height: int, box: int) -> tuple[int, int]:
@@ -43,7 +43,7 @@ def _problems(client, asset) -> list[str]:
 
 @pytest.mark.slow
 def test_every_ready_corpus_asset_renders(client, ingest):
-    rows = [row for row in corpus_rows() if not row["path"].startswith(DOCUMENTS)]
+    rows = [row for row in corpus_rows() if not row["path"].startswith(POSTER_ONLY)]
     if not rows:
         pytest.skip("corpus not present")
     problems: dict[str, str] = {}
