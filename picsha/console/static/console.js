@@ -47,6 +47,19 @@ function humanBytes(n) {
 }
 
 // A running time as players show it: 0:02, 4:05, 1:02:03.
+// "transcode 45 %" while a long video is transcoded (manifest.progress), else "".
+function progressText(item) {
+  const p = item.progress;
+  if (item.status !== "processing" || !p || typeof p.fraction !== "number") return "";
+  return `${p.stage} ${Math.round(p.fraction * 100)} %`;
+}
+
+function statusText(item) {
+  const status = item.status || "ready";
+  const progress = progressText(item);
+  return progress ? `${status} · ${progress}` : status;
+}
+
 function humanDuration(seconds) {
   if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) return "";
   const total = Math.round(seconds);
@@ -131,7 +144,7 @@ function tile(item) {
     img.src = `/console/thumb/${encodeURIComponent(id)}`;
     box.append(img);
   } else {
-    box.append(el("span", { class: status === "failed" ? "state-failed" : "muted", text: status }));
+    box.append(el("span", { class: status === "failed" ? "state-failed" : "muted", text: statusText(item) }));
   }
   if (status === "ready" && MEDIA_KINDS.includes(item.kind)) mediaTile(item, box);
   const link = el("a", { href: `#/asset/${id}`, "data-id": id }, box,
@@ -367,7 +380,7 @@ async function follow(id, statusNode) {
       return;
     }
     const error = manifest.error ? `${manifest.error.code}: ${manifest.error.message}` : "";
-    setState(statusNode, manifest.status, error);
+    setState(statusNode, manifest.status, error || progressText(manifest));
     if (manifest.status === "ready" || manifest.status === "failed") {
       addItems([manifest], { prepend: true });
       return;
@@ -442,7 +455,7 @@ async function openAsset(id) {
   const src = manifest.source || {};
   $("asset-title").textContent = src.filename || id;
   const err = manifest.error;
-  $("asset-status").textContent = err ? `${manifest.status} — ${err.stage}/${err.code}: ${err.message}` : manifest.status;
+  $("asset-status").textContent = err ? `${manifest.status} — ${err.stage}/${err.code}: ${err.message}` : statusText(manifest);
   $("asset-status").className = `status state-${manifest.status}`;
   showDuplicateOf(manifest.duplicate_of, mine);
   fillDetails(manifest);

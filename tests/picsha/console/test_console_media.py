@@ -16,7 +16,14 @@ from playwright.sync_api import Page, Route, expect
 from shared import imaging, newest
 from shared.ids import new_id
 from shared.keys import DERIVATIVE_FILES, derivative_key, original_key
-from shared.manifest import DerivativeInfo, Manifest, MediaTags, Source, save_manifest
+from shared.manifest import (
+    DerivativeInfo,
+    Manifest,
+    MediaTags,
+    Progress,
+    Source,
+    save_manifest,
+)
 from shared.media import probe
 from shared.storage.local import LocalStore
 from tests.helpers import make_jpeg
@@ -163,3 +170,23 @@ def test_audio_page_shows_its_cover_and_plays(page: Page, served, media_assets):
     for text in ("duration0:03", "audio codecaac", "titleSine", "artistLavfi"):
         expect(details).to_contain_text(text)
     expect(details).not_to_contain_text("video codec")
+
+
+def test_a_long_transcode_shows_its_progress(page: Page, served, tmp_path):
+    store = LocalStore(served.data / "objects")
+    asset_id = new_id()
+    store.put_bytes(original_key(asset_id), b"\x00" * 64)
+    manifest = Manifest(
+        id=asset_id,
+        status="processing",
+        kind="video",
+        progress=Progress(stage="transcode", fraction=0.45),
+        source=Source(filename="long_take.mov", size=64, sha256="0" * 64),
+    )
+    save_manifest(store, manifest)
+    newest.remember(store, manifest)
+    sign_in(page, served)
+    tile = page.locator("#grid li", has_text="long_take.mov")
+    expect(tile).to_contain_text("processing · transcode 45 %")
+    tile.locator("a").click()
+    expect(page.locator("#asset-status")).to_have_text("processing · transcode 45 %")
