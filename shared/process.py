@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 class ConverterTimeout(Exception):
@@ -36,15 +37,7 @@ def run(
     env: dict[str, str] | None = None,
 ) -> Result:
     """Run `args`; on timeout SIGKILL its process group, reap it and raise ConverterTimeout."""
-    proc = subprocess.Popen(
-        [str(a) for a in args],
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+    proc = _spawn(args, subprocess.PIPE, cwd, env)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -69,14 +62,7 @@ def stream(
     on a full pipe while we wait on stdout; the result's stdout is empty."""
     deadline = time.monotonic() + timeout
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(
-            [str(a) for a in args],
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=err,
-            start_new_session=True,
-        )
+        proc = _spawn(args, err, cwd)
         assert proc.stdout is not None
         try:
             _pump(proc.stdout.fileno(), deadline, on_line)
@@ -92,6 +78,24 @@ def stream(
                 proc.wait()
         err.seek(0)
         return Result(proc.returncode, "", err.read().decode(errors="replace"))
+
+
+def _spawn(
+    args: Sequence[str | Path],
+    stderr: Any,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen:
+    """The program in a session (process group) of its own: a timeout kills all of it."""
+    return subprocess.Popen(
+        [str(a) for a in args],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        start_new_session=True,
+    )
 
 
 def _pump(fd: int, deadline: float, on_line: Callable[[str], None]) -> None:
