@@ -13,6 +13,7 @@ from typing import Any
 from shared import process
 from shared.manifest import MediaInfo, MediaTags
 
+FFMPEG = ("ffmpeg", "-nostdin", "-v", "error", "-y")  # no prompts, errors only, overwrite
 PROBE_TIMEOUT = 30.0
 FRAME_TIMEOUT = 30.0
 
@@ -45,7 +46,7 @@ def info_from_probe(data: dict[str, Any]) -> MediaInfo:
     """MediaInfo from ffprobe's JSON (`-show_format -show_streams`)."""
     streams = data.get("streams") or []
     fmt = data.get("format") or {}
-    video = next((s for s in streams if _is_picture_stream(s)), None)
+    video = picture_stream(data)
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
     info = MediaInfo(
         duration=_float(fmt.get("duration")),
@@ -106,7 +107,7 @@ def frame_at(
         scale = ["-vf", f"scale='min({max_side},iw)':'min({max_side},ih)'"
                         ":force_original_aspect_ratio=decrease"]  # fmt: skip
     result = process.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-ss", f"{max(seconds, 0):.3f}",
+        [*FFMPEG, "-ss", f"{max(seconds, 0):.3f}",
          "-i", str(source), *scale, "-frames:v", "1", "-q:v", "2", "-update", "1", str(out)],
         timeout,
     )  # fmt: skip
@@ -116,10 +117,13 @@ def frame_at(
     return out
 
 
-def _is_picture_stream(stream: dict[str, Any]) -> bool:
-    """A video stream that moves: not an MP3's cover art (an attached picture)."""
-    attached = (stream.get("disposition") or {}).get("attached_pic")
-    return stream.get("codec_type") == "video" and not attached
+def picture_stream(data: dict[str, Any]) -> dict[str, Any] | None:
+    """ffprobe's first video stream that moves: not an MP3's cover art (attached picture)."""
+    for stream in data.get("streams") or []:
+        attached = (stream.get("disposition") or {}).get("attached_pic")
+        if stream.get("codec_type") == "video" and not attached:
+            return stream
+    return None
 
 
 def _tags(raw: dict[str, str]) -> MediaTags | None:

@@ -15,7 +15,7 @@ from typing import Any
 import pyvips
 
 from ingest_worker.errors import StageError
-from ingest_worker.stages.media import STAGE, Made, Report
+from ingest_worker.stages.media import STAGE, Made, Report, refuse_too_long
 from shared import imaging, media, process
 from shared.manifest import MediaInfo
 from shared.process import ConverterTimeout
@@ -33,7 +33,7 @@ def make(
     path: Path, info: MediaInfo, probed: dict[str, Any], workdir: Path, settings: Settings,
     report: Report,
 ) -> Made:  # fmt: skip
-    _refuse_too_long(info.duration, settings)
+    refuse_too_long(info.duration, settings)
     timeout = settings.media_timeout(info.duration)
     proxy = workdir / "proxy.m4a"
     poster = workdir / "poster.jpg"
@@ -52,7 +52,7 @@ def make(
         raise StageError(STAGE, "empty_audio", "the audio stream holds no sound to play")
     # A length estimated from the first frames' bit rate (no Xing/VBRI header) can be far
     # off: what was decoded is the truth, and bounded too.
-    _refuse_too_long(proxied.duration, settings)
+    refuse_too_long(proxied.duration, settings)
     if info.duration is None or abs(proxied.duration - info.duration) > 0.05 * info.duration:
         info.duration = proxied.duration  # truncated, or guessed: what there is to play
     if wave is not None:
@@ -63,14 +63,6 @@ def make(
         kind="audio", info=info, poster=poster, poster_width=width, poster_height=height,
         files={"proxy_audio": proxy},
     )  # fmt: skip
-
-
-def _refuse_too_long(duration: float | None, settings: Settings) -> None:
-    if duration is not None and duration > settings.max_media_seconds:
-        raise StageError(
-            STAGE, "too_long",
-            f"{duration:.0f} s of audio exceeds the limit of {settings.max_media_seconds:.0f} s",
-        )  # fmt: skip
 
 
 def _proxy(
@@ -98,7 +90,7 @@ def _proxy(
             report("transcode", min(seconds / info.duration, 1.0))
 
     result = process.stream(
-        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(path),
+        [*media.FFMPEG, "-i", str(path),
          "-map", "0:a:0", "-vn", *codec, "-movflags", "+faststart", "-f", "mp4", str(out),
          *drawing, *media.PROGRESS_ARGS],
         timeout,
@@ -115,7 +107,7 @@ def _cover_poster(path: Path, stream: int, workdir: Path, out: Path, settings: S
     raw = workdir / "cover.bin"
     try:
         result = process.run(
-            ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(path), "-map", f"0:{stream}",
+            [*media.FFMPEG, "-i", str(path), "-map", f"0:{stream}",
              "-c", "copy", "-frames:v", "1", "-f", "image2", str(raw)],
             settings.media_timeout_seconds,
         )  # fmt: skip

@@ -49,3 +49,13 @@ def make(sniffed: Sniffed, path: Path, workdir: Path, settings: Settings, report
     if info.audio_codec:
         return audio.make(path, info, data, workdir, settings, report)
     raise StageError(STAGE, "no_streams", f"{sniffed.mime} holds no video or audio stream")
+
+
+def refuse_too_long(seconds: float | None, settings: Settings) -> None:
+    """`too_long` past PICSHA_MAX_MEDIA_SECONDS: the header's length before any decode,
+    and audio's decoded length again (a header may understate it)."""
+    if seconds is not None and seconds > settings.max_media_seconds:
+        raise StageError(
+            STAGE, "too_long",
+            f"{seconds:.0f} s exceeds the {settings.max_media_seconds:.0f} s limit",
+        )  # fmt: skip

@@ -13,7 +13,7 @@ from typing import Any
 import pyvips
 
 from ingest_worker.errors import StageError
-from ingest_worker.stages.media import STAGE, Made, Report
+from ingest_worker.stages.media import STAGE, Made, Report, refuse_too_long
 from shared import media, process
 from shared.manifest import MediaInfo
 from shared.process import ConverterTimeout
@@ -85,11 +85,7 @@ def check_bounds(info: MediaInfo, settings: Settings) -> None:
         )  # fmt: skip
     if not info.duration or info.duration <= 0:
         raise StageError(STAGE, "no_duration", "the file states no playing time")
-    if info.duration > settings.max_media_seconds:
-        raise StageError(
-            STAGE, "too_long",
-            f"{info.duration:.0f} s exceeds the {settings.max_media_seconds:.0f} s limit",
-        )  # fmt: skip
+    refuse_too_long(info.duration, settings)
 
 
 def poster(path: Path, duration: float, workdir: Path, timeout: float) -> tuple[Path, float]:
@@ -117,7 +113,7 @@ def _best_candidate(
 ) -> tuple[tuple[bool, float], float, Path] | None:
     """One ffmpeg run decodes every candidate (each input seeks on its own); the best
     (score, time, file), or None when no candidate time yields a frame."""
-    args: list[str] = ["ffmpeg", "-nostdin", "-v", "error", "-y"]
+    args: list[str] = [*media.FFMPEG]
     # -copyts: a keyframe before the seek point would otherwise count as "before the start"
     seek = ["-skip_frame", "nokey", "-noaccurate_seek", "-copyts"] if keyframes else []
     for t in times:
@@ -151,7 +147,7 @@ def can_remux(info: MediaInfo, probed: dict[str, Any]) -> bool:
     H.264 4:2:0 8-bit within 1080p, AAC or no sound, no rotation to bake in, a sane bit
     rate. Re-encoding such a file would only lose quality and cost ~100x the CPU of a copy
     (which is I/O-bound); the copy still gains +faststart."""
-    stream = _video_stream(probed)
+    stream = media.picture_stream(probed) or {}
     sides = sorted((info.width or 0, info.height or 0))
     return (
         info.video_codec == "h264"
@@ -195,7 +191,7 @@ def _transcode(
         f"setpts=PTS-STARTPTS,scale={pw}:{ph}[preview]"
     )
     args = [
-        "ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(path), "-filter_complex", graph,
+        *media.FFMPEG, "-i", str(path), "-filter_complex", graph,
         "-map", "[proxy]", "-map", "0:a:0?", *X264, "-crf", "23",
         "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", str(proxy),
         "-map", "[preview]", "-an", *X264, "-crf", "28", "-movflags", "+faststart",
@@ -207,7 +203,7 @@ def _transcode(
 
 def _remux(path: Path, proxy: Path, duration: float, timeout: float, report: Report) -> None:
     args = [
-        "ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(path),
+        *media.FFMPEG, "-i", str(path),
         "-map", "0:v:0", "-map", "0:a:0?", "-c", "copy", "-movflags", "+faststart",
         str(proxy), *media.PROGRESS_ARGS,
     ]  # fmt: skip
@@ -220,7 +216,7 @@ def _preview_alone(
     """The preview when the proxy was a copy: seek, decode three seconds, encode small."""
     pw, ph = _fit(*proxy_size(info), PREVIEW_SIDE, PREVIEW_SIDE)
     args = [
-        "ffmpeg", "-nostdin", "-v", "error", "-y", "-ss", f"{start:.3f}", "-i", str(path),
+        *media.FFMPEG, "-ss", f"{start:.3f}", "-i", str(path),
         "-t", f"{PREVIEW_SECONDS}", "-map", "0:v:0", "-an", "-vf", f"scale={pw}:{ph},setsar=1",
         *X264, "-crf", "28", "-movflags", "+faststart", str(preview),
     ]  # fmt: skip
@@ -256,11 +252,3 @@ def _check(result: process.Result, out: Path, args: list[str]) -> None:
         source = args[args.index("-i") + 1]
         message = media.failure(result.stderr, source, f"ffmpeg exited {result.returncode}")
         raise StageError(STAGE, "decode_error", message)
-
-
-def _video_stream(probed: dict[str, Any]) -> dict[str, Any]:
-    for stream in probed.get("streams") or []:
-        attached = (stream.get("disposition") or {}).get("attached_pic")
-        if stream.get("codec_type") == "video" and not attached:
-            return stream
-    return {}
