@@ -8,6 +8,9 @@ from shared.keys import derivative_key, original_key
 from shared.manifest import load_manifest
 from tests.helpers_media import TAGS, ffmpeg, sine, tag_args, ten_hour_flac, upload
 
+# Real ffmpeg encodes of generated clips: seconds each, so out of the fast set.
+pytestmark = pytest.mark.slow
+
 
 def test_an_mp3_with_cover_art_ends_ready_with_poster_proxy_and_tags(tmp_path, settings, store):
     cover = tmp_path / "cover.jpg"

@@ -14,6 +14,9 @@ from shared.keys import derivative_key, original_key
 from tests.helpers_media import upload
 from tests.video_clips import clip, ffmpeg, streams, top_level_atoms
 
+# Real ffmpeg encodes of generated clips: seconds each, so out of the fast set.
+pytestmark = pytest.mark.slow
+
 
 def _upload(store, path: Path) -> str:
     return upload(store, path.read_bytes(), path.name)

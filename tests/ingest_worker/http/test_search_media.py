@@ -7,16 +7,21 @@ from fastapi.testclient import TestClient
 from ingest_worker import runtime
 from ingest_worker.http.app import create_app
 from ingest_worker.stages import index
+from shared.settings import Settings
+from shared.storage.local import LocalStore
 from tests.helpers import API_KEY
 from tests.helpers_media import ffmpeg, ingest, sine, tag_args
 
 AUTH = {"x-api-key": API_KEY}
 
 
-@pytest.fixture
-def library(tmp_path, settings, store):
-    """A tagged 3 s MP3, an untagged 1 s Opus and an 8 s FLAC, ingested and indexed."""
-    settings = settings.model_copy(update={"analysis_enabled": False})
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    """A tagged 3 s MP3, an untagged 1 s Opus and an 8 s FLAC, ingested and indexed; made
+    once for the module (the tests only read it, or rebuild the index from manifests)."""
+    tmp_path = tmp_path_factory.mktemp("library")
+    settings = Settings(data_dir=tmp_path / "data", api_keys=[API_KEY], analysis_enabled=False)
+    store = LocalStore(settings.data_dir / "objects")
     made = {}
     for name, seconds, args in [
         ("night_train.mp3", 3, ["-c:a", "libmp3lame", *tag_args()]),

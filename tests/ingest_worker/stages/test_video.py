@@ -14,6 +14,9 @@ from shared.media import frame_at
 from shared.settings import Settings
 from tests.video_clips import clip, ffmpeg, is_jpeg, is_mp4, probe, streams, top_level_atoms
 
+# Real ffmpeg encodes of generated clips: seconds each, so out of the fast set.
+pytestmark = pytest.mark.slow
+
 
 def _make(path: Path, tmp_path: Path, settings: Settings, reports: list | None = None):
     workdir = tmp_path / "work"
