@@ -16,7 +16,13 @@ from delivery.overload import RenderGate
 from delivery.params import RenderParams, parse
 from shared import imaging, metrics, signing
 from shared.errors import PicshaError, install_error_handlers
-from shared.keys import RENDERS_PREFIX, Derivative, derivative_key, original_key
+from shared.keys import (
+    DERIVATIVE_FILES,
+    RENDERS_PREFIX,
+    Derivative,
+    derivative_key,
+    original_key,
+)
 from shared.manifest import Manifest
 from shared.memory import Trimmer, limit_malloc_arenas
 from shared.settings import Settings, get_settings
@@ -318,11 +324,12 @@ def original(asset_id: str, request: Request) -> Response:
 
 
 # The web proxies ingest makes of videos and audio, by file name: derivative and type.
-MEDIA_FILES: dict[str, tuple[Derivative, str]] = {
-    "proxy.mp4": ("proxy_video", "video/mp4"),
-    "preview.mp4": ("preview", "video/mp4"),
-    "proxy.m4a": ("proxy_audio", "audio/mp4"),
+MEDIA_TYPES: dict[Derivative, str] = {
+    "proxy_video": "video/mp4",
+    "preview": "video/mp4",
+    "proxy_audio": "audio/mp4",
 }
+MEDIA_FILES = {DERIVATIVE_FILES[name]: (name, type_) for name, type_ in MEDIA_TYPES.items()}
 
 
 @router.get(
