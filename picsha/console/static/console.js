@@ -176,11 +176,18 @@ function mediaTile(item, box) {
 function addItems(items, { prepend = false } = {}) {
   const grid = $("grid");
   for (const item of items) {
-    if (!item || !ID_RE.test(item.id) || state.seen.has(item.id)) continue;
-    state.seen.add(item.id);
-    state.items.push(item);
+    if (!item || !ID_RE.test(item.id)) continue;
     const node = tile(item);
     node.dataset.name = ((item.source && item.source.filename) || item.filename || "").toLowerCase();
+    if (state.seen.has(item.id)) {
+      // Shown already (a listing caught it queued): its tile and entry take the news in place.
+      const old = grid.querySelector(`a[data-id="${item.id}"]`);
+      if (old) old.parentElement.replaceWith(node);
+      state.items = state.items.map((i) => (i.id === item.id ? item : i));
+      continue;
+    }
+    state.seen.add(item.id);
+    state.items.push(item);
     if (prepend) grid.prepend(node); else grid.append(node);
   }
   applyFilter();
