@@ -91,9 +91,10 @@ def _process(asset_id: str, settings: Settings | None, store: ObjectStore | None
         manifest.error = AssetError(stage=exc.stage, code=exc.code, message=exc.message)
     except ObjectNotFound:
         manifest.status = "failed"
-        manifest.error = AssetError(
-            stage="fetch", code="original_missing", message="the original object is missing"
-        )
+        message = "the original object is missing"
+        if manifest.upload_via == "presigned":
+            message = "the presigned upload never reached the bucket (abandoned or refused)"
+        manifest.error = AssetError(stage="fetch", code="original_missing", message=message)
     except _TRANSIENT:
         raise
     except SoftTimeLimitExceeded:  # Celery's job limit (stages' own bounds came first)

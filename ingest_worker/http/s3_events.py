@@ -1,7 +1,8 @@
 """Lambda entry point for presigned uploads: S3 ObjectCreated (EventBridge → SQS) → the
 same Celery ingest job that `POST /v1/assets` enqueues.
 
-Only assets created by `POST /v1/assets/presigned` and still `queued` are enqueued:
+Only assets created by `POST /v1/assets/presigned` and still `queued` (or failed
+`original_missing`: the bytes came late) are enqueued:
 originals written by the API fire the same event and already have their job. Records that
 fail are reported back by id (`batchItemFailures`), so SQS retries only those.
 """
@@ -15,7 +16,7 @@ from celery import Celery
 
 from ingest_worker import runtime
 from ingest_worker.queue.celery_app import INGEST_TASK
-from shared.manifest import load_manifest
+from shared.manifest import load_manifest, save_manifest
 from shared.storage import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,17 @@ def enqueue_if_presigned(key: str | None, store: ObjectStore, celery: Celery) ->
         return False
     asset_id = match.group(1)
     manifest = load_manifest(store, asset_id)
-    if manifest is None or manifest.upload_via != "presigned" or manifest.status != "queued":
+    if manifest is None or manifest.upload_via != "presigned":
         return False
+    # Queued: its bytes just came. Failed `original_missing`: they came after the sweeper
+    # gave up on them (a slow upload); the job runs all the same.
+    error = manifest.error.code if manifest.error else None
+    late = manifest.status == "failed" and error == "original_missing"
+    if manifest.status != "queued" and not late:
+        return False
+    if late:  # queued again, or the job would take itself for a duplicate (tasks._settled)
+        manifest.status, manifest.error, manifest.attempts = "queued", None, 0
+        save_manifest(store, manifest)
     celery.send_task(INGEST_TASK, args=[asset_id])
     return True
 

@@ -4,6 +4,8 @@ An asset stuck past `stuck_after_seconds` is enqueued again (its job was lost: a
 restarted without persistence, a worker died in embedded mode); one that has already been
 tried `max_attempts` times ends `failed` with code `stuck`. Re-enqueueing writes nothing,
 so a slow run that is still alive is never overwritten; duplicates meet the asset lock.
+A presigned upload whose bytes never came is left alone while its form is valid, then its
+job fails it `original_missing`.
 """
 
 from collections.abc import Callable
@@ -12,7 +14,7 @@ from datetime import timedelta
 
 from ingest_worker.queue.locks import asset_lock
 from shared.keys import ASSETS_PREFIX
-from shared.manifest import AssetError, load_manifest, save_manifest, utcnow
+from shared.manifest import AssetError, Manifest, load_manifest, save_manifest, utcnow
 from shared.settings import Settings
 from shared.storage import ObjectStore
 
@@ -37,7 +39,7 @@ def sweep(settings: Settings, store: ObjectStore, enqueue: Callable[[str], None]
             manifest = load_manifest(store, asset_id)
             if manifest is None or manifest.status not in ("queued", "processing"):
                 continue
-            if manifest.updated_at > deadline:
+            if manifest.updated_at > deadline or _upload_may_come(manifest, settings):
                 continue
             if manifest.attempts >= settings.max_attempts:
                 _fail_stuck(settings, store, asset_id, report)
@@ -47,6 +49,16 @@ def sweep(settings: Settings, store: ObjectStore, enqueue: Callable[[str], None]
         if len(ids) < PAGE:
             return report
         cursor = ids[-1]
+
+
+def _upload_may_come(manifest: Manifest, settings: Settings) -> bool:
+    """A presigned asset waits for its bytes while its form can still be used (a large file
+    on a slow link takes a while); once the form has expired the job fails it
+    `original_missing`, and a late upload still revives it (s3_events.py)."""
+    if manifest.upload_via != "presigned" or manifest.source.sha256:
+        return False
+    lifetime = timedelta(seconds=settings.s3_presign_seconds + settings.stuck_after_seconds)
+    return manifest.created_at + lifetime > utcnow()
 
 
 def _fail_stuck(settings: Settings, store: ObjectStore, asset_id: str, report: SweepReport):

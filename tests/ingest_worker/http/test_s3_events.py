@@ -3,6 +3,7 @@ enqueues the ingest job, and the worker fills in size and sha256."""
 
 import hashlib
 import json
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -12,6 +13,9 @@ from ingest_worker import pipeline
 from ingest_worker.http.app import create_app
 from ingest_worker.http.s3_events import enqueue_if_presigned, handler, object_key
 from ingest_worker.queue.celery_app import make_celery
+from ingest_worker.queue.sweeper import sweep
+from shared.keys import manifest_key
+from shared.manifest import load_manifest
 from shared.settings import Settings
 from shared.storage import open_store
 from tests.helpers import API_KEY, make_jpeg
@@ -96,3 +100,49 @@ def test_handler_reports_only_failed_records(monkeypatch):
     assert out == {"batchItemFailures": [{"itemIdentifier": "b"}]}
     assert calls == ["assets/x/original", "boom"]
     assert object_key({"body": "{}"}) is None
+
+
+def _age(store, asset_id: str, seconds: float) -> None:
+    """Move the asset's clock back, as if it had been created `seconds` ago."""
+    m = load_manifest(store, asset_id)
+    m.created_at -= timedelta(seconds=seconds)
+    m.updated_at -= timedelta(seconds=seconds)
+    store.put_bytes(manifest_key(asset_id), m.to_json())  # bypass save_manifest's timestamp
+
+
+def test_an_abandoned_upload_fails_after_its_form_expires_and_a_late_one_still_lands(
+    s3_settings, tmp_path
+):
+    s3_settings.stuck_after_seconds, s3_settings.s3_presign_seconds = 60, 3600
+    client = TestClient(create_app(s3_settings))
+    body = client.post("/v1/assets/presigned", json={"filename": "gone.jpg"}, headers=AUTH).json()
+    asset_id, form = body["id"], body["upload"]
+    store = open_store(s3_settings)
+
+    def sweep_and_run() -> list[str]:
+        enqueued: list[str] = []
+        sweep(s3_settings, store, enqueued.append)
+        for each in enqueued:
+            pipeline.process(each, s3_settings, store)
+        return enqueued
+
+    # The browser closed: no bytes. While the form is valid the asset waits.
+    _age(store, asset_id, 1800)
+    assert sweep_and_run() == []
+    assert load_manifest(store, asset_id).status == "queued"
+    # Past the form's life (and the sweeper's grace) the job fails it, with a code.
+    _age(store, asset_id, 3600)
+    assert sweep_and_run() == [asset_id]
+    m = load_manifest(store, asset_id)
+    assert (m.status, m.error.code) == ("failed", "original_missing")
+    assert "presigned upload" in m.error.message
+    # The bytes came after all (a slow link): the bucket's event revives the asset.
+    data = make_jpeg(tmp_path / "late.jpg", 320, 240).read_bytes()
+    sent = httpx.post(form["url"], data=form["fields"], files={"file": ("late.jpg", data)})
+    assert sent.status_code in (200, 204), sent.text
+    assert enqueue_if_presigned(f"assets/{asset_id}/original", store, make_celery(s3_settings))
+    assert _queued(s3_settings) == 1
+    m = load_manifest(store, asset_id)  # queued again: the job will not skip it as settled
+    assert (m.status, m.error) == ("queued", None)
+    m = pipeline.process(asset_id, s3_settings, store)
+    assert (m.status, m.error, m.image.width) == ("ready", None, 320)
