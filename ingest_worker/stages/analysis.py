@@ -21,6 +21,7 @@ from shared.ai import (
 )
 from shared.ai import describe as describe_
 from shared.ai.colors import dominant_colors
+from shared.ai.dhash import dhash
 from shared.ai.prepare import model_jpeg, rgb_array
 from shared.keys import derivative_key, original_key
 from shared.manifest import (
@@ -215,18 +216,6 @@ def _pdftotext(path: Path) -> str:
     except subprocess.TimeoutExpired:
         return ""
     return done.stdout.decode("utf-8", "replace")[:MAX_DOCUMENT_TEXT]
-
-
-def dhash(rgb) -> str:
-    """64-bit difference hash (hex) of the image: near-duplicates differ in few bits."""
-    import numpy as np
-    import pyvips
-
-    grey = pyvips.Image.new_from_array(np.ascontiguousarray(rgb)).colourspace("b-w")
-    small = grey.resize(9 / grey.width, vscale=8 / grey.height, kernel="linear")
-    px = np.ndarray(buffer=small.write_to_memory(), dtype=np.uint8, shape=(8, 9, small.bands))
-    bits = (px[:, 1:, 0] > px[:, :-1, 0]).flatten()
-    return f"{int(''.join('1' if b else '0' for b in bits), 2):016x}"
 
 
 def run(
