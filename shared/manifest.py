@@ -116,6 +116,8 @@ class Analysis(_Model):
     alt_text_source: str | None = None
     summary: str | None = None
     dhash: str | None = None  # 64-bit perceptual hash (hex), for near-duplicates
+    # Videos: times (s) of the frames whose labels and text joined the poster's.
+    frames: list[float] | None = None
     embedding: AnalysisEmbedding | None = None
     duplicates: list[Duplicate] | None = None  # found right after analysis
 

@@ -57,3 +57,24 @@ def is_mp4(path: Path) -> bool:
 
 def is_jpeg(path: Path) -> bool:
     return path.read_bytes()[:3] == b"\xff\xd8\xff"
+
+
+def slideshow(out: Path, scenes: list[tuple[bytes, float]], size: str = "640x360") -> Path:
+    """Still pictures (JPEG bytes, seconds each) one after the other, letterboxed on white
+    into `size`, as H.264 4:2:0 without sound (a proxy copies it as it is)."""
+    width, height = size.split("x")
+    args: list[str | Path] = []
+    chains = []
+    for i, (jpeg, seconds) in enumerate(scenes):
+        still = out.with_name(f"{out.stem}-scene{i}.jpg")
+        still.write_bytes(jpeg)
+        args += ["-loop", "1", "-framerate", "25", "-t", f"{seconds}", "-i", still]
+        chains.append(
+            f"[{i}:v]scale={width}:{height}:force_original_aspect_ratio=decrease,"
+            f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:white,setsar=1[s{i}]"
+        )
+    joined = "".join(f"[s{i}]" for i in range(len(scenes)))
+    graph = ";".join([*chains, f"{joined}concat=n={len(scenes)}:v=1:a=0,format=yuv420p[v]"])
+    ffmpeg(*args, "-filter_complex", graph, "-map", "[v]", "-c:v", "libx264",
+           "-preset", "ultrafast", out)  # fmt: skip
+    return out

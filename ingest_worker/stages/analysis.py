@@ -8,9 +8,11 @@ Runs on its own queue after the asset is ready. It never fails the asset: the ou
 import logging
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 from ingest_worker import runtime
+from ingest_worker.stages import video_frames
 from shared import imaging
 from shared.ai import (
     AIProvider,
@@ -21,6 +23,7 @@ from shared.ai import (
 )
 from shared.ai import describe as describe_
 from shared.ai.colors import dominant_colors
+from shared.ai.dhash import dhash
 from shared.ai.prepare import model_jpeg, rgb_array
 from shared.keys import derivative_key, original_key
 from shared.manifest import (
@@ -98,14 +101,25 @@ def _run(
         rgb = rgb_array(jpeg, 256)
         facts.colors = dominant_colors(rgb)
         hash_ = dhash(rgb)
+    # Alt text describes the picture a reader is shown: the poster, not the sampled frames.
+    poster_facts = replace(facts)
+    frames = None
+    if manifest.kind == "video":
+        # Labels and text from a few more frames; faces (boxes on the poster), colours,
+        # dhash and the embedding's image stay the poster's (video_frames.py).
+        sampled = video_frames.read_frames(manifest, store, provider, [hash_] if hash_ else [])
+        facts.labels = video_frames.merge_labels(facts.labels, sampled.labels)
+        facts.ocr_text = video_frames.merge_text(facts.ocr_text, sampled.texts)
+        frames = sampled.times
     description = describe_.description(facts)
     embedding = provider.embed_asset(description, jpeg)
-    alt_text, alt_source = provider.alt_text(facts, jpeg)
+    alt_text, alt_source = provider.alt_text(poster_facts, jpeg)
     summary_source = facts.document_text or (facts.ocr_text if len(facts.ocr_text) > 200 else "")
     return record.model_copy(
         update={
             "status": "done",
             "dhash": hash_,
+            "frames": frames,
             "labels": [
                 AnalysisLabel(name=lb.name, confidence=lb.confidence) for lb in facts.labels
             ],
@@ -163,6 +177,7 @@ def source_key(manifest: Manifest, store: ObjectStore) -> str | None:
 
     Videos and audio: the poster (a frame, or the cover art), never the original; an audio
     poster drawn as a waveform holds no labels, faces or text, so there is nothing to see.
+    A video's sampled frames are read on top of it (video_frames.py).
     """
     if manifest.kind in ("video", "audio"):
         if manifest.media and manifest.media.poster_source == "waveform":
@@ -215,18 +230,6 @@ def _pdftotext(path: Path) -> str:
     except subprocess.TimeoutExpired:
         return ""
     return done.stdout.decode("utf-8", "replace")[:MAX_DOCUMENT_TEXT]
-
-
-def dhash(rgb) -> str:
-    """64-bit difference hash (hex) of the image: near-duplicates differ in few bits."""
-    import numpy as np
-    import pyvips
-
-    grey = pyvips.Image.new_from_array(np.ascontiguousarray(rgb)).colourspace("b-w")
-    small = grey.resize(9 / grey.width, vscale=8 / grey.height, kernel="linear")
-    px = np.ndarray(buffer=small.write_to_memory(), dtype=np.uint8, shape=(8, 9, small.bands))
-    bits = (px[:, 1:, 0] > px[:, :-1, 0]).flatten()
-    return f"{int(''.join('1' if b else '0' for b in bits), 2):016x}"
 
 
 def run(

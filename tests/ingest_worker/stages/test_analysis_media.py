@@ -1,5 +1,6 @@
 """Videos and audio are analysed from their poster (a frame, the cover art) and described
-as what they are: a video or a recording, with its length and tags."""
+as what they are: a video or a recording, with its length and tags. (A video's sampled
+frames: test_video_frames.py.)"""
 
 import pytest
 
@@ -38,6 +39,7 @@ def test_audio_is_analysed_from_its_cover_art(tmp_path, settings, store, provide
     assert "cover art of" in a.alt_text and "cat" in a.alt_text
     assert a.description.startswith("An audio recording (0:02)")
     assert a.embedding.dim == 384
+    assert a.frames is None  # sampled frames are for videos
 
 
 def test_a_waveform_is_not_shown_to_the_models(tmp_path, settings, store, provider):
@@ -52,7 +54,8 @@ def test_a_waveform_is_not_shown_to_the_models(tmp_path, settings, store, provid
 
 
 def test_a_video_is_analysed_from_its_poster_frame(settings, store, provider):
-    """A ready video as the media stage leaves it: the original is never decoded here."""
+    """A ready video as the media stage leaves it, but its original undecodable: the
+    sampled frames are skipped and the poster alone is analysed."""
     asset_id = new_id()
     store.put_bytes(original_key(asset_id), b"not read by analysis")
     poster = derivative_key(asset_id, "poster")
@@ -69,6 +72,6 @@ def test_a_video_is_analysed_from_its_poster_frame(settings, store, provider):
     save_manifest(store, manifest)
     a = analysis.run(asset_id, settings, store, provider).analysis
     assert a.status == "done", a.error
-    assert len(a.faces) == 1
+    assert len(a.faces) == 1 and a.frames == []
     assert a.alt_text.startswith('Video (1:02): "Launch"')
     assert a.description.startswith('A video (1:02): "Launch", showing')
