@@ -20,8 +20,9 @@ if os.environ.get("PICSHA_TEST_LIBVIPS") == "bundled":
 from shared.settings import Settings
 from shared.storage import ObjectStore
 from shared.storage.local import LocalStore
+from tests.corpus_ingest import CorpusIngest, ingest_corpus
 from tests.faults import RedisProcess
-from tests.helpers import API_KEY, free_port
+from tests.helpers import API_KEY, corpus_rows, free_port
 
 # Processes the tests start (`python -m picsha.cli serve`, celery, `-c` probes) import this
 # checkout, not whichever one the virtualenv was installed from (a worktree's own code).
@@ -39,6 +40,14 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def store(settings: Settings) -> ObjectStore:
     return LocalStore(settings.data_dir / "objects")
+
+
+@pytest.fixture(scope="session")
+def corpus_ingest(tmp_path_factory) -> CorpusIngest:
+    """../shared/corpus ingested once for the session (tests/corpus_ingest.py)."""
+    if not corpus_rows():
+        pytest.skip("corpus not present")
+    return ingest_corpus(tmp_path_factory.mktemp("corpus"))
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,11 @@ are left out: they render from a plain poster.jpg (tests/end_to_end/test_render_
 tests/delivery/test_frames.py), and converting or transcoding them would triple the time."""
 
 import pytest
+from fastapi.testclient import TestClient
 
+from delivery.app import create_app
 from shared import imaging
-from tests.helpers import CORPUS, corpus_rows, load
+from tests.helpers import load
 
 ACCEPT_ALL = {"accept": "image/avif,image/webp,image/png,*/*"}
 POSTER_ONLY = ("docs/", "pdf/", "video/", "audio/")
@@ -42,15 +44,15 @@ def _problems(client, asset) -> list[str]:
 
 
 @pytest.mark.slow
-def test_every_ready_corpus_asset_renders(client, ingest):
-    rows = [row for row in corpus_rows() if not row["path"].startswith(POSTER_ONLY)]
-    if not rows:
-        pytest.skip("corpus not present")
+def test_every_ready_corpus_asset_renders(corpus_ingest):
+    # The session's corpus run (tests/corpus_ingest.py), read by delivery's own app.
+    client = TestClient(create_app(corpus_ingest.settings, corpus_ingest.store))
+    rows = [row for row in corpus_ingest.rows if not row["path"].startswith(POSTER_ONLY)]
     problems: dict[str, str] = {}
     rendered = 0
     for row in rows:
         relpath = row["path"]
-        asset = ingest((CORPUS / relpath).read_bytes(), relpath.rsplit("/", 1)[-1])
+        asset = corpus_ingest.assets[relpath]
         if asset.status != "ready":
             continue  # which files fail, and how, is tests/ingest_worker/test_corpus.py's
         rendered += 1

@@ -1,4 +1,5 @@
-"""Every file of ../shared/corpus/MANIFEST.tsv through the real pipeline, in-process.
+"""Every file of ../shared/corpus/MANIFEST.tsv through the real pipeline, in-process (once
+per session: tests/corpus_ingest.py).
 
 Each ends `ready` with the right size and derivatives, or `failed` with the specific code
 listed here — never stuck in `processing`, never an `internal_error`, and the worker still
@@ -211,30 +212,17 @@ def _check_ready(row: dict[str, str], m: Manifest, store, workdir: Path) -> list
 
 
 @pytest.mark.slow
-def test_every_corpus_file_ends_ready_or_failed_with_its_code(settings, store, tmp_path):
-    rows = corpus_rows()
-    if not rows:
-        pytest.skip("corpus not present")
+def test_every_corpus_file_ends_ready_or_failed_with_its_code(corpus_ingest, tmp_path):
+    settings, store = corpus_ingest.settings, corpus_ingest.store
     problems: dict[str, str] = {}
-    for row in rows:
+    for row in corpus_ingest.rows:
         relpath = row["path"]
-        data = (CORPUS / relpath).read_bytes()
-        asset_id = new_id()
-        store.put_bytes(original_key(asset_id), data)
-        save_manifest(
-            store,
-            Manifest(
-                id=asset_id,
-                pre_render_sizes=True,
-                source=Source(filename=relpath.rsplit("/", 1)[-1], size=len(data), sha256="0"),
-            ),
-        )
-        m = pipeline.process(asset_id, settings, store)
+        m = corpus_ingest.assets[relpath]
         expected = EXPECTED_FAILURES.get(relpath)
         if m.status == "failed":
             if m.error.code != expected:
                 problems[relpath] = f"failed {m.error.code}: {m.error.message}"
-            elif store.get_bytes(original_key(asset_id)) != data:
+            elif store.get_bytes(original_key(m.id)) != (CORPUS / relpath).read_bytes():
                 problems[relpath] = "original not kept"
         elif m.status != "ready":
             problems[relpath] = f"left {m.status}"
@@ -244,7 +232,7 @@ def test_every_corpus_file_ends_ready_or_failed_with_its_code(settings, store, t
             problems[relpath] = "; ".join(found)
     assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())
     # The worker is still alive and well after all of that.
-    good = make_jpeg(settings.data_dir.parent / "after.jpg", 640, 480).read_bytes()
+    good = make_jpeg(tmp_path / "after.jpg", 640, 480).read_bytes()
     asset_id = new_id()
     store.put_bytes(original_key(asset_id), good)
     save_manifest(store, Manifest(id=asset_id, source=Source(filename="a.jpg", size=1, sha256="0")))
