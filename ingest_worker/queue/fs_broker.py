@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 SCHEME = "picsha-fs"
 _PARTIAL = ".part"  # "{ts}_{uuid}.{queue}.msg.part": the consumer's queue match skips it
 _PARTIAL_STALE_SECONDS = 60
+DRAIN_SECONDS = 0.25  # longest wait for a message before the worker looks at a stop request
 _INFLIGHT = "inflight"  # <queue folder>/inflight/<consumer pid>-<start>/<message file>
 _HELD = "picsha_inflight"  # property naming a delivered message's file until its ack
 # kombu records a binding in state that all of a process's connections share *before* it
@@ -209,6 +210,14 @@ def _alive(tag: str) -> bool:
 
 class Transport(filesystem.Transport):
     Channel = Channel
+
+    def drain_events(self, connection: object, timeout: float | None = None) -> None:
+        # Celery's loop for transports without an event loop (synloop) waits up to 2 s here
+        # before it looks at a stop request: `picsha serve` took that long to stop. A short
+        # wait costs a few more folder scans, which are cheap.
+        if timeout is not None:
+            timeout = min(timeout, DRAIN_SECONDS)
+        return super().drain_events(connection, timeout=timeout)
 
 
 TRANSPORT_ALIASES[SCHEME] = f"{__name__}:Transport"
