@@ -117,6 +117,34 @@ def frame_at(
     return out
 
 
+def packet_span(source: str | Path, stream_index: int, timeout: float) -> float | None:
+    """Seconds from the stream's first packet to the end of its last, read from the
+    packets' timestamps (demuxed, not decoded: a read of the file), or None when it has
+    no timed packets. Raises MediaError, ConverterTimeout."""
+    first: float | None = None
+    end: float | None = None
+
+    def take(line: str) -> None:
+        nonlocal first, end
+        parts = line.strip().split(",")
+        pts = _float(parts[0]) if parts else None
+        if pts is None:
+            return
+        first = pts if first is None else min(first, pts)
+        duration = _float(parts[1]) if len(parts) > 1 else None
+        stop = pts + (duration or 0.0)
+        end = stop if end is None else max(end, stop)
+
+    result = process.stream(
+        ["ffprobe", "-v", "error", "-select_streams", str(stream_index),
+         "-show_entries", "packet=pts_time,duration_time", "-of", "csv=p=0", str(source)],
+        timeout, take,
+    )  # fmt: skip
+    if result.returncode != 0 and first is None:
+        raise MediaError(_last_line(result.stderr, source) or "ffprobe could not read packets")
+    return None if first is None or end is None else end - first
+
+
 def picture_stream(data: dict[str, Any]) -> dict[str, Any] | None:
     """ffprobe's first video stream that moves: not an MP3's cover art (attached picture)."""
     for stream in data.get("streams") or []:

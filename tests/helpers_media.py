@@ -21,8 +21,15 @@ def tag_args() -> list[str]:
 
 
 def ten_hour_flac(folder: Path) -> Path:
-    """One second of silence whose STREAMINFO claims ten hours: 8 KB on disk."""
+    """Ten real hours of silence at 1 kHz: about 3 MB on disk, 2 s to make."""
     path = folder / "ten_hours.flac"
+    ffmpeg("-f", "lavfi", "-i", "anullsrc=r=1000:cl=mono", "-t", "36000", "-c:a", "flac", path)
+    return path
+
+
+def overstated_flac(folder: Path) -> Path:
+    """One second of silence whose STREAMINFO claims ten hours: 8 KB on disk."""
+    path = folder / "overstated.flac"
     ffmpeg("-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "1", path)
     data = bytearray(path.read_bytes())
     fields = int.from_bytes(data[18:26], "big")  # rate, channels, bits, 36-bit sample count

@@ -15,7 +15,7 @@ from typing import Any
 import pyvips
 
 from ingest_worker.errors import StageError
-from ingest_worker.stages.media import STAGE, Made, Report, refuse_too_long
+from ingest_worker.stages.media import STAGE, Made, Report, measure_if_doubtful, refuse_too_long
 from shared import imaging, media, process
 from shared.manifest import MediaInfo
 from shared.process import ConverterTimeout
@@ -33,6 +33,8 @@ def make(
     path: Path, info: MediaInfo, probed: dict[str, Any], workdir: Path, settings: Settings,
     report: Report,
 ) -> Made:  # fmt: skip
+    sound = next((s for s in probed.get("streams") or [] if s.get("codec_type") == "audio"), None)
+    measure_if_doubtful(path, info, sound, settings)
     refuse_too_long(info.duration, settings)
     timeout = settings.media_timeout(info.duration)
     proxy = workdir / "proxy.m4a"

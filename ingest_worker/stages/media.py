@@ -9,6 +9,7 @@ placeholder and analysis comes from, as for documents.
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ingest_worker.errors import StageError
 from ingest_worker.stages.sniff import Sniffed
@@ -49,6 +50,27 @@ def make(sniffed: Sniffed, path: Path, workdir: Path, settings: Settings, report
     if info.audio_codec:
         return audio.make(path, info, data, workdir, settings, report)
     raise StageError(STAGE, "no_streams", f"{sniffed.mime} holds no video or audio stream")
+
+
+def measure_if_doubtful(
+    path: Path, info: MediaInfo, stream: dict[str, Any] | None, settings: Settings
+) -> None:
+    """A stated length past the limit, or none at all, is measured from the packets: a
+    fragmented MP4 may state hours for a second of video, a live capture nothing. Reading
+    the packets is a read of the file, not a decode, bounded by the probe's timeout; what
+    cannot be measured keeps the header's word (then `too_long` or `no_duration`)."""
+    stated = info.duration
+    if stream is None or (stated and stated <= settings.max_media_seconds):
+        return
+    index = stream.get("index")
+    if not isinstance(index, int):
+        return
+    try:
+        measured = media.packet_span(path, index, settings.media_timeout_seconds)
+    except (media.MediaError, ConverterTimeout):
+        return
+    if measured and measured > 0:
+        info.duration = measured
 
 
 def refuse_too_long(seconds: float | None, settings: Settings) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pyvips
 
 from ingest_worker.errors import StageError
-from ingest_worker.stages.media import STAGE, Made, Report, refuse_too_long
+from ingest_worker.stages.media import STAGE, Made, Report, measure_if_doubtful, refuse_too_long
 from shared import media, process
 from shared.manifest import MediaInfo
 from shared.process import ConverterTimeout
@@ -40,6 +40,7 @@ def make(
     path: Path, info: MediaInfo, probed: dict[str, Any], workdir: Path, settings: Settings,
     report: Report,
 ) -> Made:  # fmt: skip
+    measure_if_doubtful(path, info, media.picture_stream(probed), settings)
     check_bounds(info, settings)
     assert info.duration is not None and info.width and info.height  # check_bounds
     timeout = settings.media_timeout(info.duration)

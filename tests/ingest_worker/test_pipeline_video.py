@@ -12,7 +12,7 @@ import pyvips
 from ingest_worker import pipeline
 from shared.keys import derivative_key, original_key
 from tests.helpers_media import upload
-from tests.video_clips import clip, ffmpeg, streams, top_level_atoms
+from tests.video_clips import clip, ffmpeg, probe, streams, top_level_atoms
 
 # Real ffmpeg encodes of generated clips: seconds each, so out of the fast set.
 pytestmark = pytest.mark.slow
@@ -138,6 +138,30 @@ def test_hostile_videos_fail_with_a_code_and_keep_the_original(
     assert m.error.message
     assert store.get_bytes(original_key(asset_id)) == source.read_bytes()
     assert not store.exists(derivative_key(asset_id, "proxy_video"))
+
+
+def _overstated(tmp: Path, hours: float) -> Path:
+    """A 2 s MP4 whose movie and track headers state `hours` (as a fragmented MP4 may)."""
+    data = bytearray(clip(tmp / "two_seconds.mp4", seconds=2.0, audio=None).read_bytes())
+    for box in (b"mvhd", b"mdhd"):  # version 0: timescale at +16, duration at +20
+        at = data.find(box)
+        timescale = struct.unpack_from(">I", data, at + 16)[0]
+        struct.pack_into(">I", data, at + 20, int(timescale * hours * 3600))
+    out = tmp / "overstated.mp4"
+    out.write_bytes(data)
+    return out
+
+
+def test_a_header_that_overstates_the_length_is_measured_not_believed(tmp_path, settings, store):
+    source = _overstated(tmp_path, hours=10)
+    assert float(probe(source)["format"]["duration"]) == 36000  # what ffprobe states
+    asset_id = _upload(store, source)
+    m = pipeline.process(asset_id, settings, store)
+    assert m.status == "ready", m.error
+    assert abs(m.media.duration - 2.0) < 0.1
+    proxy = tmp_path / "proxy.mp4"
+    proxy.write_bytes(store.get_bytes(m.derivatives["proxy_video"].key))
+    assert abs(float(probe(proxy)["format"]["duration"]) - 2.0) < 0.1
 
 
 def _ffmpeg_processes() -> list[str]:

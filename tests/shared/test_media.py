@@ -31,3 +31,14 @@ def test_errors_never_name_the_input(tmp_path):
     with pytest.raises(media.MediaError) as err:
         media.frame_at(broken, 0, tmp_path / "frame.jpg")
     assert "secret-folder" not in str(err.value)
+    with pytest.raises(media.MediaError) as err:
+        media.packet_span(broken, 0, timeout=10)
+    assert "secret-folder" not in str(err.value)
+
+
+def test_packet_span_is_the_playing_time_the_packets_cover(tmp_path):
+    clip = tmp_path / "three.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x64:rate=25:duration=3", *sine(3),
+           "-c:v", "libx264", "-c:a", "flac", "-shortest", clip)  # fmt: skip
+    assert media.packet_span(clip, 0, timeout=10) == pytest.approx(3.0, abs=0.05)
+    assert media.packet_span(clip, 1, timeout=10) == pytest.approx(3.0, abs=0.1)
