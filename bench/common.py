@@ -305,8 +305,10 @@ def _busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / _CLK_TCK
 
 
-def _own_seconds(pgids: set[int]) -> float:
-    """CPU seconds of this process and of every live process in the given groups."""
+def _own_seconds(pgids: set[int], children: bool = False) -> float:
+    """CPU seconds of this process and of every live process in the given groups; with
+    `children`, also of their exited and reaped children (ffmpeg runs in its own session,
+    so it is in none of our groups, but its time lands in its parent's cutime/cstime)."""
     total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -317,6 +319,8 @@ def _own_seconds(pgids: set[int]) -> float:
         pid, pgid = int(stat.parent.name), int(fields[2])
         if pid == os.getpid() or pgid in pgids:
             total += (int(fields[11]) + int(fields[12])) / _CLK_TCK
+            if children:
+                total += (int(fields[13]) + int(fields[14])) / _CLK_TCK
     return total
 
 
@@ -327,20 +331,22 @@ class OtherLoad:
     every result so a noisy run can be told from a slow app.
     """
 
-    def __init__(self, *pgids: int) -> None:
+    def __init__(self, *pgids: int, children: bool = False) -> None:
         self.pgids = set(pgids)
+        self.children = children  # count reaped subprocesses (ffmpeg) as ours
         self.start()
 
     def start(self) -> None:
         self._t0 = time.monotonic()
         self._busy0 = _busy_seconds()
-        self._own0 = _own_seconds(self.pgids)
+        self._own0 = _own_seconds(self.pgids, self.children)
 
     def cores(self) -> float:
         wall = time.monotonic() - self._t0
         if wall <= 0:
             return 0.0
-        other = (_busy_seconds() - self._busy0) - (_own_seconds(self.pgids) - self._own0)
+        own = _own_seconds(self.pgids, self.children) - self._own0
+        other = (_busy_seconds() - self._busy0) - own
         return max(0.0, other / wall)
 
 
