@@ -10,8 +10,8 @@ noise (so they encode like camera footage, not like flat synthetic colour) + a 4
   HEVC              libx265 + AAC in MOV: transcoded
 Timed, alternately per run (median of --runs after one warm-up):
   floor     the one ffmpeg command for the proxy the app makes: `-c copy +faststart` for
-            the web-ready clip, else libx264 veryfast CRF 23 + AAC 128k + faststart at the
-            same size (what stages/video.py asks for)
+            the web-ready clip, else libx264 veryfast CRF 23 with a keyframe every 2 s +
+            AAC 128k + faststart at the same size (what stages/video.py asks for)
   make      video.make through the media stage: probe, poster candidates + scoring, the
             poster, proxy.mp4 and preview.mp4
   pipeline  pipeline.process on a local store (sniff, ExifTool, the above, samples from
@@ -77,7 +77,7 @@ def floor(path: Path, work: Path, remux: bool) -> float:
     out = work / "floor.mp4"
     codec = (["-c", "copy"] if remux else
              ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-crf", "23",
-              "-c:a", "aac", "-b:a", "128k"])  # fmt: skip
+              *video.PROXY_KEYFRAMES, "-c:a", "aac", "-b:a", "128k"])  # fmt: skip
     args = [*FFMPEG, "-i", str(path), "-map", "0:v:0", "-map", "0:a:0?", *codec,
             "-movflags", "+faststart", str(out)]  # fmt: skip
     start = time.perf_counter()

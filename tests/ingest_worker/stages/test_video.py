@@ -176,3 +176,17 @@ def test_a_slow_motion_clip_plays_at_60_fps_and_the_manifest_knows_each_size(tmp
     assert made.sizes["proxy_video"] == (v["width"], v["height"])
     (p,) = streams(made.files["preview"], "video")
     assert made.sizes["preview"] == (p["width"], p["height"])
+
+
+def test_a_transcoded_proxy_has_a_keyframe_every_two_seconds(tmp_path, settings):
+    """A <video> seek or a `/render?t=` frame then decodes at most 2 s of the proxy."""
+    # MPEG-4 Part 2 is transcoded, not copied; its own keyframes are 10 s apart
+    source = clip(tmp_path / "long_gop.avi", size="320x240", seconds=7.0, codec="mpeg4",
+                  extra=("-g", "250"))  # fmt: skip
+    made = _make(source, tmp_path, settings)
+    keyframes = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-skip_frame", "nokey",
+         "-show_entries", "frame=pts_time", "-of", "csv=p=0", str(made.files["proxy_video"])],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert [round(float(t.split(",")[0])) for t in keyframes] == [0, 2, 4, 6]
