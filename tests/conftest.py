@@ -20,7 +20,7 @@ if os.environ.get("PICSHA_TEST_LIBVIPS") == "bundled":
 from shared.settings import Settings
 from shared.storage import ObjectStore
 from shared.storage.local import LocalStore
-from tests.corpus_ingest import CorpusIngest, ingest_corpus
+from tests.corpus_ingest import CorpusIngest
 from tests.faults import RedisProcess
 from tests.helpers import API_KEY, corpus_rows, free_port
 
@@ -47,7 +47,7 @@ def corpus_ingest(tmp_path_factory) -> CorpusIngest:
     """../shared/corpus ingested once for the session (tests/corpus_ingest.py)."""
     if not corpus_rows():
         pytest.skip("corpus not present")
-    return ingest_corpus(tmp_path_factory.mktemp("corpus"))
+    return CorpusIngest(tmp_path_factory.mktemp("corpus"))
 
 
 @pytest.fixture(scope="session")

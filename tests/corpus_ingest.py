@@ -5,7 +5,6 @@ tests/end_to_end/test_corpus_renders.py renders the ready ones. Ingesting ~200 f
 takes about a minute; doing it once instead of twice is what this module is for.
 """
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.manifest import Manifest
@@ -15,30 +14,32 @@ from shared.storage.local import LocalStore
 from tests.helpers import API_KEY, CORPUS, corpus_rows
 
 
-@dataclass
 class CorpusIngest:
-    settings: Settings
-    store: ObjectStore
-    rows: list[dict[str, str]]
-    assets: dict[str, Manifest] = field(default_factory=dict)  # corpus path → its manifest
+    """Corpus files as assets with web samples asked for, each ingested the first time a
+    test asks for it: the render check alone (delivery's second libvips pass) leaves the
+    documents, which LibreOffice would take a minute over, alone."""
 
+    def __init__(self, folder: Path) -> None:
+        self.settings = Settings(data_dir=folder / "data", api_keys=[API_KEY])
+        self.store: ObjectStore = LocalStore(self.settings.data_dir / "objects")
+        self.rows = corpus_rows()
+        self._assets: dict[str, Manifest] = {}
 
-def ingest_corpus(folder: Path) -> CorpusIngest:
-    """Each corpus file as an asset with web samples asked for, processed in order."""
-    from ingest_worker import pipeline  # here, not at import: delivery's tests load conftest
-    from shared.ids import new_id
-    from shared.keys import original_key
-    from shared.manifest import Source, save_manifest
+    def asset(self, relpath: str) -> Manifest:
+        """The manifest `relpath` ended with, ingested now if no test asked before."""
+        if relpath not in self._assets:
+            self._assets[relpath] = self._ingest(relpath)
+        return self._assets[relpath]
 
-    settings = Settings(data_dir=folder / "data", api_keys=[API_KEY])
-    store = LocalStore(settings.data_dir / "objects")
-    run = CorpusIngest(settings, store, corpus_rows())
-    for row in run.rows:
-        relpath = row["path"]
+    def _ingest(self, relpath: str) -> Manifest:
+        from ingest_worker import pipeline  # here, not at import: delivery's tests load conftest
+        from shared.ids import new_id
+        from shared.keys import original_key
+        from shared.manifest import Source, save_manifest
+
         data = (CORPUS / relpath).read_bytes()
         asset_id = new_id()
-        store.put_bytes(original_key(asset_id), data)
+        self.store.put_bytes(original_key(asset_id), data)
         source = Source(filename=relpath.rsplit("/", 1)[-1], size=len(data), sha256="0")
-        save_manifest(store, Manifest(id=asset_id, pre_render_sizes=True, source=source))
-        run.assets[relpath] = pipeline.process(asset_id, settings, store)
-    return run
+        save_manifest(self.store, Manifest(id=asset_id, pre_render_sizes=True, source=source))
+        return pipeline.process(asset_id, self.settings, self.store)

@@ -52,7 +52,7 @@ def test_every_ready_corpus_asset_renders(corpus_ingest):
     rendered = 0
     for row in rows:
         relpath = row["path"]
-        asset = corpus_ingest.assets[relpath]
+        asset = corpus_ingest.asset(relpath)
         if asset.status != "ready":
             continue  # which files fail, and how, is tests/ingest_worker/test_corpus.py's
         rendered += 1

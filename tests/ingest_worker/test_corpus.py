@@ -214,7 +214,7 @@ def test_every_corpus_file_ends_ready_or_failed_with_its_code(corpus_ingest, tmp
     problems: dict[str, str] = {}
     for row in corpus_ingest.rows:
         relpath = row["path"]
-        m = corpus_ingest.assets[relpath]
+        m = corpus_ingest.asset(relpath)
         expected = EXPECTED_FAILURES.get(relpath)
         if m.status == "failed":
             if m.error.code != expected:
