@@ -6,6 +6,7 @@ server's whole process group (uvicorn + the Celery worker and its pool) on any e
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import shutil
@@ -110,6 +111,18 @@ def _synthetic(width: int, height: int) -> pyvips.Image:
 
 
 # --- the server under test ----------------------------------------------------------------
+
+
+def add_server_options(parser: argparse.ArgumentParser, wait_quiet: float = 60) -> None:
+    """--workers and --wait-quiet, as every script that starts `picsha serve` takes them."""
+    parser.add_argument("--workers", type=int, default=2, help="Celery workers of the server")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=wait_quiet,
+        metavar="S",
+        help="wait up to S seconds for other processes to go idle first",
+    )
 
 
 def free_port() -> int:

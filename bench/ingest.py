@@ -23,6 +23,7 @@ import pyvips
 from common import (
     SERVER_TROUBLE,
     OtherLoad,
+    add_server_options,
     api_client,
     console,
     machine_line,
@@ -103,20 +104,13 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5, help="timed ingests")
     parser.add_argument("--warmup", type=int, default=2, help="untimed ingests first")
     parser.add_argument("--quick", action="store_true", help="short run (2 runs, 1 warm-up)")
-    parser.add_argument("--workers", type=int, default=2, help="Celery workers of the server")
+    add_server_options(parser)
     parser.add_argument(
         "--spacing",
         type=float,
         default=0.5,
         metavar="S",
         help="random 0..S s pause before each upload (0: back to back)",
-    )
-    parser.add_argument(
-        "--wait-quiet",
-        type=float,
-        default=60,
-        metavar="S",
-        help="wait up to S seconds for other processes to go idle first",
     )
     parser.add_argument(
         "--no-pyramid", action="store_true",

@@ -29,6 +29,7 @@ from common import (
     SERVER_TROUBLE,
     OtherLoad,
     Server,
+    add_server_options,
     api_client,
     console,
     machine_line,
@@ -180,14 +181,7 @@ def main() -> int:
         "--rounds", type=int, default=6, help="floor/HTTP alternations per concurrency level"
     )
     parser.add_argument("--quick", action="store_true", help="short run (15 calls, 2 warm-up)")
-    parser.add_argument("--workers", type=int, default=2, help="Celery workers of the server")
-    parser.add_argument(
-        "--wait-quiet",
-        type=float,
-        default=60,
-        metavar="S",
-        help="wait up to S seconds for other processes to go idle first",
-    )
+    add_server_options(parser)
     args = parser.parse_args()
     total = 15 if args.quick else max(1, args.requests)
     warmup = 2 if args.quick else max(0, args.warmup)

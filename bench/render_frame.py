@@ -46,6 +46,7 @@ from common import (
     SERVER_TROUBLE,
     OtherLoad,
     Server,
+    add_server_options,
     api_client,
     console,
     machine_line,
@@ -325,14 +326,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=20, help="timed t per clip and format")
     parser.add_argument("--warmup", type=int, default=3, help="untimed t per clip and format")
     parser.add_argument("--quick", action="store_true", help="short run (6 t, 1 warm-up)")
-    parser.add_argument("--workers", type=int, default=2, help="Celery workers of the server")
-    parser.add_argument(
-        "--wait-quiet",
-        type=float,
-        default=60,
-        metavar="S",
-        help="wait up to S seconds for other processes to go idle first",
-    )
+    add_server_options(parser)
     args = parser.parse_args()
     total = 6 if args.quick else max(1, args.requests)
     warmup = seek_times(1 if args.quick else max(0, args.warmup), 1000, DURATION)

@@ -32,6 +32,7 @@ from common import (
     SERVER_TROUBLE,
     OtherLoad,
     Server,
+    add_server_options,
     api_client,
     console,
     machine_line,
@@ -525,14 +526,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="1 minute, 15 s warm-up")
     parser.add_argument("--threads", type=int, default=8, help="client threads (default 8)")
     parser.add_argument("--warmup", type=float, default=60.0, help="seconds of unmeasured load")
-    parser.add_argument("--workers", type=int, default=2, help="Celery workers of the server")
-    parser.add_argument(
-        "--wait-quiet",
-        type=float,
-        default=30,
-        metavar="S",
-        help="wait up to S seconds for other processes to go idle first",
-    )
+    add_server_options(parser, wait_quiet=30)
     args = parser.parse_args()
     minutes = 1.0 if args.quick else min(max(args.minutes, 0.1), MAX_MINUTES)
     warmup = 15.0 if args.quick else min(max(args.warmup, 0.0), 600.0)
