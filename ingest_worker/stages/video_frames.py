@@ -139,23 +139,25 @@ def merge_labels(*lists: list[Label]) -> list[Label]:
 
 
 def merge_text(poster: str, frames: list[str], limit: int = MAX_TEXT) -> str:
-    """The poster's text, then each frame's text not already read (case and spacing
-    ignored), one per line, within `limit` characters (whole words)."""
+    """The poster's text, then each frame's lines not already read (case and spacing
+    ignored: a caption that stays on screen is kept once), within `limit` characters
+    (whole words)."""
     kept = [poster.strip()] if poster.strip() else []
-    known = _norm(poster)
+    known = {_norm(line) for line in poster.splitlines()} | {_norm(poster)}
     for text in frames:
-        norm = _norm(text)
-        if not norm or norm in known:
-            continue
-        room = limit - sum(len(k) + 1 for k in kept)
-        if room <= 0:
-            break
-        line = " ".join(text.split())
-        if len(line) > room:
-            line = line[:room].rsplit(" ", 1)[0] if " " in line[:room] else ""
-        if line:
-            kept.append(line)
-            known += "\n" + norm
+        for raw in text.splitlines():
+            norm = _norm(raw)
+            if not norm or norm in known:
+                continue
+            room = limit - sum(len(k) + 1 for k in kept)
+            if room <= 0:
+                return "\n".join(kept)
+            line = " ".join(raw.split())
+            if len(line) > room:
+                line = line[:room].rsplit(" ", 1)[0] if " " in line[:room] else ""
+            if line:
+                kept.append(line)
+                known.add(norm)
     return "\n".join(kept)
 
 

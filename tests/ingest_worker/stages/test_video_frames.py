@@ -59,6 +59,9 @@ def test_text_adds_new_lines_only_within_the_bound():
     bounded = video_frames.merge_text("poster words", ["one two three four"], limit=24)
     assert bounded == "poster words\none two"
     assert video_frames.merge_text("a" * 30, ["more text"], limit=24) == "a" * 30
+    # A caption that stays on screen under a new title is read once, line by line.
+    text = video_frames.merge_text("Harbour Festival\nTickets", ["HARBOUR FESTIVAL\nDay two"])
+    assert text == "Harbour Festival\nTickets\nDay two"
 
 
 def _cat_then(tmp_path, settings, store, last: bytes, name: str):
