@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,6 +123,24 @@ def add_server_options(parser: argparse.ArgumentParser, wait_quiet: float = 60) 
         metavar="S",
         help="wait up to S seconds for other processes to go idle first",
     )
+
+
+def cached_clip(name: str, make: Callable[[Path], Sequence[str | Path]]) -> Path:
+    """OUT_DIR/name, made once by the command `make(tmp)` returns (writing to tmp) and
+    kept for later runs; moved into place only when whole, so a failed run is redone."""
+    from shared import process
+
+    path = OUT_DIR / name
+    if path.exists():
+        return path
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.stem}.tmp{path.suffix}")
+    result = process.run(make(tmp), 600)
+    if result.returncode:
+        tmp.unlink(missing_ok=True)
+        raise SystemExit(f"could not make {name}: {result.stderr}")
+    tmp.replace(path)
+    return path
 
 
 def free_port() -> int:

@@ -42,12 +42,12 @@ from typing import Any
 import httpx
 import pyvips
 from common import (
-    OUT_DIR,
     SERVER_TROUBLE,
     OtherLoad,
     Server,
     add_server_options,
     api_client,
+    cached_clip,
     console,
     machine_line,
     ms,
@@ -117,22 +117,13 @@ class Timings:
 
 
 def make_input(name: str) -> Path:
-    path = OUT_DIR / name
-    if path.exists():
-        return path
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.mp4")
-    if name.endswith("_rot90.mp4"):  # the first clip with a phone's display matrix
-        tmp.write_bytes(make_input(CLIPS[0][1]).read_bytes())
-        args = ["exiftool", "-q", "-overwrite_original", "-Rotation=90", str(tmp)]
-    else:
-        args = [*FFMPEG, *SOURCE, *H264, "-shortest", str(tmp)]
-    result = process.run(args, 600)
-    if result.returncode:
-        tmp.unlink(missing_ok=True)
-        raise SystemExit(f"could not make {name}: {result.stderr}")
-    tmp.replace(path)  # atomic: a half-written cache file is never reused
-    return path
+    def command(tmp: Path) -> list[str]:
+        if name.endswith("_rot90.mp4"):  # the first clip with a phone's display matrix
+            tmp.write_bytes(make_input(CLIPS[0][1]).read_bytes())
+            return ["exiftool", "-q", "-overwrite_original", "-Rotation=90", str(tmp)]
+        return [*FFMPEG, *SOURCE, *H264, "-shortest", str(tmp)]
+
+    return cached_clip(name, command)
 
 
 def keyframe_spacing(path: Path) -> float:

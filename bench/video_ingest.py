@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 import pyvips
-from common import OUT_DIR, REPO, machine_line, print_table
+from common import REPO, cached_clip, machine_line, print_table
 
 sys.path.insert(0, str(REPO))
 
@@ -58,19 +58,13 @@ FFMPEG = ["ffmpeg", "-nostdin", "-v", "error", "-y"]
 
 
 def make_input(name: str, encode: list[str]) -> Path:
-    path = OUT_DIR / name
-    if not path.exists():
-        OUT_DIR.mkdir(parents=True, exist_ok=True)
+    def command(tmp: Path) -> list[str]:
         if encode == ["rotate"]:  # the web-ready clip with a phone's 90° display matrix
-            path.write_bytes(make_input("h264_1080p.mp4", H264).read_bytes())
-            args = ["exiftool", "-q", "-overwrite_original", "-Rotation=90", str(path)]
-        else:
-            args = [*FFMPEG, *SOURCE, *encode, "-shortest", str(path)]
-        result = process.run(args, 600)
-        if result.returncode:
-            path.unlink(missing_ok=True)
-            raise SystemExit(f"could not make {name}: {result.stderr}")
-    return path
+            tmp.write_bytes(make_input("h264_1080p.mp4", H264).read_bytes())
+            return ["exiftool", "-q", "-overwrite_original", "-Rotation=90", str(tmp)]
+        return [*FFMPEG, *SOURCE, *encode, "-shortest", str(tmp)]
+
+    return cached_clip(name, command)
 
 
 def floor(path: Path, work: Path, remux: bool) -> float:
