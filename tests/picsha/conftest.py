@@ -12,6 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ingest_worker.http.s3_events import enqueue_if_presigned
+from ingest_worker.queue.celery_app import make_celery
+from shared.settings import Settings
+from shared.storage import open_store
 from tests.helpers import free_port
 
 
@@ -25,6 +29,14 @@ class Served:
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.base, headers={"x-api-key": self.key}, timeout=30)
+
+
+def bucket_event(served: Served, key: str, s3_bucket: str, s3_endpoint: str) -> bool:
+    """What the bucket's ObjectCreated event does in a deployed stack (EventBridge → SQS →
+    the upload-events Lambda, ingest_worker/http/s3_events.py), into the server's queue."""
+    settings = Settings(data_dir=served.data, storage="s3", s3_bucket=s3_bucket,
+                        s3_endpoint_url=s3_endpoint)  # fmt: skip
+    return enqueue_if_presigned(key, open_store(settings), make_celery(settings))
 
 
 def start_server(workdir: Path, extra_env: dict[str, str] | None = None) -> Served:

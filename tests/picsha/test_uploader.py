@@ -6,13 +6,9 @@ import json
 import boto3
 import pytest
 
-from ingest_worker.http.s3_events import enqueue_if_presigned
-from ingest_worker.queue.celery_app import make_celery
 from picsha.uploader import presigned_above
-from shared.settings import Settings
-from shared.storage import open_store
 from tests.helpers import make_jpeg, wait_for
-from tests.picsha.conftest import NO_ANALYSIS, start_server, stop_server
+from tests.picsha.conftest import NO_ANALYSIS, bucket_event, start_server, stop_server
 from tests.picsha.test_cli import picsha
 
 
@@ -49,11 +45,7 @@ def test_presigned_ingest_puts_the_bytes_in_the_bucket_and_the_event_ingests_the
         s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
         assert s3.get_object(Bucket=s3_bucket, Key=key)["Body"].read() == photo.read_bytes()
 
-        # What the bucket's upload event does in a deployed stack (EventBridge → SQS → the
-        # upload-events Lambda), here into the server's own queue.
-        settings = Settings(data_dir=served.data, storage="s3", s3_bucket=s3_bucket,
-                            s3_endpoint_url=s3_endpoint)  # fmt: skip
-        assert enqueue_if_presigned(key, open_store(settings), make_celery(settings))
+        assert bucket_event(served, key, s3_bucket, s3_endpoint)
         done = wait_for(lambda: client.get(f"/v1/assets/{asset_id}").json())
         assert done["status"] == "ready", done
         assert done["source"]["size"] == photo.stat().st_size

@@ -6,12 +6,8 @@ import boto3
 import pytest
 from playwright.sync_api import Page, expect
 
-from ingest_worker.http.s3_events import enqueue_if_presigned
-from ingest_worker.queue.celery_app import make_celery
-from shared.settings import Settings
-from shared.storage import open_store
 from tests.helpers import make_jpeg
-from tests.picsha.conftest import NO_ANALYSIS, start_server, stop_server
+from tests.picsha.conftest import NO_ANALYSIS, bucket_event, start_server, stop_server
 from tests.picsha.console.test_console import sign_in
 
 pytestmark = pytest.mark.slow
@@ -63,10 +59,7 @@ def test_a_file_past_the_body_limit_goes_to_the_bucket_presigned(
     s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
     assert s3.get_object(Bucket=s3_bucket, Key=key)["Body"].read() == big.read_bytes()
 
-    # What the bucket's ObjectCreated event does in a deployed stack (s3_events.py).
-    settings = Settings(data_dir=served_s3.data, storage="s3", s3_bucket=s3_bucket,
-                        s3_endpoint_url=s3_endpoint)  # fmt: skip
-    assert enqueue_if_presigned(key, open_store(settings), make_celery(settings))
+    assert bucket_event(served_s3, key, s3_bucket, s3_endpoint)
     expect(row.locator(".state")).to_have_text("ready", timeout=60_000)
     tile = page.locator("#grid li", has_text="big photo.jpg")
     expect(tile.locator("img")).to_have_js_property("naturalWidth", 150, timeout=30_000)
