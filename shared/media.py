@@ -44,10 +44,9 @@ def probe_json(source: str | Path, timeout: float = PROBE_TIMEOUT) -> dict[str, 
 
 def info_from_probe(data: dict[str, Any]) -> MediaInfo:
     """MediaInfo from ffprobe's JSON (`-show_format -show_streams`)."""
-    streams = data.get("streams") or []
     fmt = data.get("format") or {}
     video = picture_stream(data)
-    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    audio = sound_stream(data)
     info = MediaInfo(
         duration=_float(fmt.get("duration")),
         bit_rate=_int(fmt.get("bit_rate")),
@@ -143,6 +142,12 @@ def packet_span(source: str | Path, stream_index: int, timeout: float) -> float 
     if result.returncode != 0 and first is None:
         raise MediaError(_last_line(result.stderr, source) or "ffprobe could not read packets")
     return None if first is None or end is None else end - first
+
+
+def sound_stream(data: dict[str, Any]) -> dict[str, Any] | None:
+    """ffprobe's first audio stream."""
+    streams = data.get("streams") or []
+    return next((s for s in streams if s.get("codec_type") == "audio"), None)
 
 
 def picture_stream(data: dict[str, Any]) -> dict[str, Any] | None:

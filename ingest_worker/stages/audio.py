@@ -33,8 +33,7 @@ def make(
     path: Path, info: MediaInfo, probed: dict[str, Any], workdir: Path, settings: Settings,
     report: Report,
 ) -> Made:  # fmt: skip
-    sound = next((s for s in probed.get("streams") or [] if s.get("codec_type") == "audio"), None)
-    measure_if_doubtful(path, info, sound, settings)
+    measure_if_doubtful(path, info, media.sound_stream(probed), settings)
     refuse_too_long(info.duration, settings)
     timeout = settings.media_timeout(info.duration)
     proxy = workdir / "proxy.m4a"
